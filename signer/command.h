@@ -1,0 +1,34 @@
+/*
+ * command.h -- subcommands of the `danezone` operator command.
+ *
+ * Each subcommand lives in signer/cmd_<name>.c and is listed in the table in
+ * signer/danezone.c.  A subcommand receives argv with argv[0] set to its own
+ * name and returns the process exit status: DZ_EXIT_OK, DZ_EXIT_FAILURE or
+ * DZ_EXIT_USAGE.
+ */
+#ifndef DZ_SIGNER_COMMAND_H
+#define DZ_SIGNER_COMMAND_H
+
+#include <stdio.h>
+
+#include "common/error.h"
+
+#define DZ_EXIT_OK 0
+#define DZ_EXIT_FAILURE 1
+#define DZ_EXIT_USAGE 2
+
+typedef int (*dz_command_fn)(int argc, char **argv);
+
+typedef struct dz_command {
+	const char *name;
+	const char *summary;
+	dz_command_fn run;
+} dz_command_t;
+
+/* Print "danezone NAME: MESSAGE" for err to stderr and return DZ_EXIT_FAILURE. */
+int dz_command_fail(const char *name, const dz_error_t *err);
+
+/* Subcommands; each in its own file. */
+int dz_cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * danezone.c -- the operator command: `danezone SUBCOMMAND [ARGS]`.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "signer/command.h"
+
+static const dz_command_t commands[] = {
+	{ "version", "print the versions of danezone and its libraries", dz_cmd_version },
+};
+
+int
+dz_command_fail(const char *name, const dz_error_t *err)
+{
+	fprintf(stderr, "danezone %s: %s\n", name, dz_error_message(err));
+	return DZ_EXIT_FAILURE;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "usage: danezone COMMAND [ARGUMENTS]\n\ncommands:\n");
+	for (size_t i = 0; i < DZ_ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'danezone COMMAND --help' describes one command; see also danezone(8).\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	dz_log_open("danezone", DZ_LOG_TARGET_STDERR, DZ_LOG_NOTICE);
+	if (argc < 2) {
+		usage(stderr);
+		return DZ_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return DZ_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return dz_cmd_version(1, argv + 1);
+	for (size_t i = 0; i < DZ_ARRAY_SIZE(commands); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "danezone: unknown command '%s'; 'danezone help' lists the commands\n",
+		argv[1]);
+	return DZ_EXIT_USAGE;
+}
