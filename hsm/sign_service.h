@@ -1,0 +1,57 @@
+/*
+ * sign_service.h -- the one narrow interface through which every DNSSEC
+ * signature is made: signed data in, signature out.
+ *
+ * The signer never talks to PKCS#11 directly.  It hands batches of requests
+ * to a sign service, which may be a pool of PKCS#11 sessions in this process
+ * or a set of signer processes, each with its own login to the token (that
+ * is how signing scales past a module that serialises inside one process,
+ * and how the daemon keeps the token out of the network-facing process).
+ */
+#ifndef DZ_HSM_SIGN_SERVICE_H
+#define DZ_HSM_SIGN_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+/* Largest DNSSEC signature: RSA with a 4096-bit modulus. */
+#define DZ_SIGNATURE_MAX 512
+/* Largest CKA_ID we create or accept. */
+#define DZ_KEY_ID_MAX 64
+
+typedef struct dz_sign_request {
+	/* In: the private key, by CKA_ID, and its DNSSEC algorithm. */
+	uint8_t key_id[DZ_KEY_ID_MAX];
+	size_t key_id_len;
+	uint8_t algorithm;
+	/* In: the data to sign (RFC 4034 section 3.1.8.1: RRSIG RDATA without
+	 * the signature, then the RRset in canonical form).  Not owned. */
+	const uint8_t *data;
+	size_t data_len;
+	/* Out: the signature in DNSSEC wire form (RFC 3110, RFC 6605, RFC 8080). */
+	uint8_t signature[DZ_SIGNATURE_MAX];
+	size_t signature_len;
+	/* Out: DZ_OK or why this request failed. */
+	dz_result_t result;
+} dz_sign_request_t;
+
+typedef struct dz_sign_service dz_sign_service_t;
+
+/*
+ * Sign `count` requests, in parallel where the service can.  Returns DZ_OK
+ * when every request succeeded; otherwise the first failure, with err
+ * describing it, and each request's `result` says which ones failed.
+ * Thread safe: several threads may call it at once.
+ */
+dz_result_t dz_sign_service_sign(dz_sign_service_t *service, dz_sign_request_t *requests,
+				 size_t count, dz_error_t *err);
+
+/* How many signatures the service can compute at the same time. */
+unsigned dz_sign_service_parallelism(const dz_sign_service_t *service);
+
+/* Stop workers, close sessions and free the service; NULL is ignored. */
+void dz_sign_service_destroy(dz_sign_service_t *service);
+
+#endif
