@@ -203,8 +203,10 @@ diff_owner(diff_out_t *d, const uint8_t *old_rrs, size_t old_len, const uint8_t 
 		result = DZ_EINTERNAL;
 		goto cleanup;
 	}
-	qsort(a, (size_t)na, sizeof(*a), compare_rr_qsort);
-	qsort(b, (size_t)nb, sizeof(*b), compare_rr_qsort);
+	if (na > 1)
+		qsort(a, (size_t)na, sizeof(*a), compare_rr_qsort);
+	if (nb > 1)
+		qsort(b, (size_t)nb, sizeof(*b), compare_rr_qsort);
 	while (result == DZ_OK && (i < na || j < nb)) {
 		int cmp;
 		if (i == na)

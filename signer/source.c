@@ -28,7 +28,6 @@ dz_source_read(const char *path, const char *origin, uint32_t default_ttl, dz_so
 		int start_line = line;
 		ldns_status status = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &cur_origin, &prev, &line);
 
-		(void)start_line;
 		if (status == LDNS_STATUS_SYNTAX_EMPTY || status == LDNS_STATUS_SYNTAX_TTL ||
 		    status == LDNS_STATUS_SYNTAX_ORIGIN)
 			continue;
@@ -44,7 +43,8 @@ dz_source_read(const char *path, const char *origin, uint32_t default_ttl, dz_so
 					      ldns_get_errorstr_by_id(status));
 			break;
 		}
-		result = fn(ctx, rr, path, (unsigned)line, err);
+		/* ldns has consumed the record's last newline: report the line it started on. */
+		result = fn(ctx, rr, path, (unsigned)start_line, err);
 		ldns_rr_free(rr);
 		if (result != DZ_OK)
 			break;

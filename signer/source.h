@@ -2,9 +2,9 @@
  * source.h -- read a zone file RR by RR with ldns.
  *
  * NOTE: a stopgap until zones/zonefile.h (dz_zonefile_read) is in main:
- * this reader handles $ORIGIN and $TTL but not $INCLUDE, and reports the
- * line ldns reached, which is the last line of a multi-line record.  Its
- * callback has the same contract, so swapping it is a one-line change.
+ * this reader handles $ORIGIN and $TTL but not $INCLUDE or RFC 3597 forms
+ * beyond what ldns parses.  Its callback has the same contract, so
+ * swapping it is a one-line change.
  */
 #ifndef DZ_SIGNER_SOURCE_H
 #define DZ_SIGNER_SOURCE_H

@@ -175,6 +175,7 @@ dz_update_zone(dz_zone_t *zone, const dz_update_params_t *params, dz_update_resu
 	uint32_t serial;
 	bool changed;
 	bool visit_all;
+	bool refresh_due;
 	double t0;
 	dz_result_t result;
 
@@ -213,10 +214,12 @@ dz_update_zone(dz_zone_t *zone, const dz_update_params_t *params, dz_update_resu
 	 * serial moved under the keep policy, or when signatures must be
 	 * made or dropped.
 	 */
+	refresh_due = params->now + policy->signature_refresh >= zone->earliest_expiration;
 	changed = !zone->have_published_serial || zone->dirty.count > 0 ||
-		  zone->dirty_nsec3.count > 0 ||
+		  zone->dirty_nsec3.count > 0 || (refresh_due && params->keys->count > 0) ||
 		  (policy->serial_policy == DZ_SERIAL_KEEP && input_serial != zone->published_serial);
-	visit_all = params->full || params->now + policy->signature_refresh >= zone->earliest_expiration;
+	/* Without keys every signature goes, wherever it is. */
+	visit_all = params->full || refresh_due || params->keys->count == 0;
 
 	if (changed) {
 		result = dz_serial_next(policy->serial_policy, input_serial, zone->have_published_serial,
@@ -226,7 +229,7 @@ dz_update_zone(dz_zone_t *zone, const dz_update_params_t *params, dz_update_resu
 		if (result != DZ_OK)
 			return dz_error_prefix(err, "zone %s", zone->origin_text);
 	}
-	if (params->keys->count > 0 || visit_all) {
+	{
 		result = dz_sign_zone(zone, &sp, params->backend, visit_all, &res.sign, err);
 		if (result != DZ_OK)
 			return result;

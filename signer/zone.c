@@ -366,7 +366,7 @@ dz_rrset_new(uint16_t type, uint32_t ttl, uint16_t count, const uint8_t *data, s
 	rrset->ttl = ttl;
 	rrset->count = count;
 	rrset->len = (uint32_t)len;
-	if (len > 0)
+	if (data != NULL && len > 0)
 		memcpy(rrset->data, data, len);
 	return rrset;
 }
