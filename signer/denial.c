@@ -352,6 +352,16 @@ collision_error(dz_zone_t *zone, const dz_node_t *a, const dz_node_t *b, dz_erro
 			    b != NULL ? dz_name_key_to_text(b->key, b->key_len, name_b) : "a name");
 }
 
+static dz_result_t
+owner_clash_error(const dz_zone_t *zone, const uint8_t *key, size_t key_len, dz_error_t *err)
+{
+	char text[DZ_NAME_TEXT_MAX];
+
+	return dz_error_set(err, DZ_EZONE,
+			    "zone %s: the name %s is also the owner of an NSEC3 record; rename it or choose another NSEC3 salt",
+			    zone->origin_text, dz_name_key_to_text(key, key_len, text));
+}
+
 /* Link a member node to the entry of its hash, creating or adopting it. */
 static dz_result_t
 attach_entry(dz_zone_t *zone, dz_rbtree_t *old_tree, dz_node_t *node, const uint8_t *hash,
@@ -528,6 +538,9 @@ repair_nsec3(dz_zone_t *zone, const dz_denial_config_t *config, uint8_t *buf, dz
 
 		if (n->flags & DZ_NODE_DEAD)
 			continue;
+		if (n->rrsets != NULL && dz_nsec3_owner_hash(zone, n->key, n->key_len, hash) &&
+		    dz_zone_nsec3_find(zone, hash) != NULL)
+			return owner_clash_error(zone, n->key, n->key_len, err);
 		member = dz_denial_nsec3_member(n, opt_out);
 		if (member && n->nsec3 == NULL) {
 			dz_nsec3_t *existing;
@@ -542,6 +555,11 @@ repair_nsec3(dz_zone_t *zone, const dz_denial_config_t *config, uint8_t *buf, dz
 				n->nsec3 = existing;
 				result = dz_zone_mark_nsec3_dirty(zone, existing);
 			} else {
+				uint8_t owner[DZ_NAME_KEY_MAX];
+				size_t owner_len = dz_zone_nsec3_owner_key(zone, hash, owner);
+				const dz_node_t *clash = dz_zone_find(zone, owner, owner_len);
+				if (clash != NULL && clash->rrsets != NULL)
+					return owner_clash_error(zone, owner, owner_len, err);
 				result = attach_entry(zone, NULL, n, hash, err);
 				if (result == DZ_OK)
 					result = mark_prev_nsec3(zone, hash);
@@ -577,12 +595,8 @@ check_owner_clash(dz_zone_t *zone, dz_error_t *err)
 	for (dz_nsec3_t *e = dz_zone_nsec3_first(zone); e != NULL; e = dz_zone_nsec3_next(e)) {
 		size_t len = dz_zone_nsec3_owner_key(zone, e->hash, key);
 		dz_node_t *n = len > 0 ? dz_zone_find(zone, key, len) : NULL;
-		if (n != NULL) {
-			char text[DZ_NAME_TEXT_MAX];
-			return dz_error_set(err, DZ_EZONE,
-					    "zone %s: the name %s is also the owner of an NSEC3 record; rename it or choose another NSEC3 salt",
-					    zone->origin_text, dz_name_key_to_text(key, len, text));
-		}
+		if (n != NULL && n->rrsets != NULL)
+			return owner_clash_error(zone, key, len, err);
 	}
 	return DZ_OK;
 }
