@@ -3,12 +3,12 @@
  * keys and a sign service.
  *
  * Three ways in:
- *   input only               load and validate the unsigned zone, sign it in full;
- *   previous + input         load the previous signed zone (its signatures
- *                            stay while valid), make its unsigned data equal
- *                            the input, sign what changed or is due;
- *   previous + diff          load the previous signed zone and apply a file
- *                            of changes (signer/diff.h), sign what changed.
+ *   - input only: load and validate the unsigned zone and sign it in full.
+ *   - previous + input: load the previous signed zone, whose signatures stay
+ *     while valid, make its unsigned data equal the input, and sign what
+ *     changed or is due.
+ *   - previous + diff: load the previous signed zone, apply a file of
+ *     changes (signer/diff.h) and sign what changed.
  * With a previous zone the difference to it can be written in IXFR order.
  * An `incremental` changes file is then applied to the signed zone in
  * memory and signed again, as the daemon does for each change: the output

@@ -13,10 +13,11 @@ from conftest import run
 from sign_helpers import (assert_validators_accept, ldns_nsec3_hash, load_zone, nsec3_owner_labels,
                           nsec_owners, parse_report, softsign)
 
-# A mail domain with the cases a signer gets wrong: glue below a cut, a
-# secure and an insecure delegation, empty non-terminals (_tcp under a mail
-# host, and one made only by a delegation), a wildcard beside an empty
-# non-terminal, a DNAME, an unknown type, upper case.
+# A mail domain with the cases a signer gets wrong.  It has glue below a
+# cut, a secure and an insecure delegation, and empty non-terminals (_tcp
+# under a mail host, and one made only by a delegation).  It also has a
+# wildcard beside an empty non-terminal, a DNAME, an unknown type and
+# upper-case names.
 ZONE = """\
 $ORIGIN example.com.
 $TTL 3600
@@ -100,7 +101,8 @@ def test_nsec_chain_owners(tmp_path, zone_file):
 
 def test_occluded_and_glue_are_kept_unsigned(tmp_path):
     # Data below a DNAME breaks RFC 6672 section 2.4, so kzonecheck rejects the
-    # zone itself; ldns and BIND check that it is kept, unsigned and unchained.
+    # zone itself.  ldns and BIND check that the data is kept, unsigned and
+    # outside the chain.
     zone_file = tmp_path / "dname.zone"
     zone_file.write_text(ZONE + "below.alias A 192.0.2.99\n")
     out = tmp_path / "signed"
