@@ -11,6 +11,8 @@
 #include "signer/command.h"
 
 static const dz_command_t commands[] = {
+	{ "hsm", "list PKCS#11 tokens and benchmark signing", dz_cmd_hsm },
+	{ "key", "key ceremonies: create, list, export and delete keys in a token", dz_cmd_key },
 	{ "version", "print the versions of danezone and its libraries", dz_cmd_version },
 };
 
