@@ -112,9 +112,6 @@ main(int argc, char **argv)
 			"[--processes P] < hex-lines\n");
 		return 2;
 	}
-	if (read_requests(&input, id, (size_t)id_len, algorithm) != 0)
-		goto cleanup;
-
 	dz_error_init(&err);
 	dz_token_options_config(&options, 1, &config);
 	dz_result_t result;
@@ -129,6 +126,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "dz-sign-driver: %s\n", dz_error_message(&err));
 		goto cleanup;
 	}
+	/* Read the requests only now, so tests can inspect the running signer processes. */
+	if (read_requests(&input, id, (size_t)id_len, algorithm) != 0)
+		goto cleanup;
 	result = dz_sign_service_sign(service, input.requests, input.count, &err);
 	for (size_t i = 0; i < input.count; i++) {
 		const dz_sign_request_t *request = &input.requests[i];
