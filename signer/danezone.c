@@ -14,6 +14,8 @@
 static const dz_command_t commands[] = {
 	{ "check-config", "check the configuration file and report every error", dz_cmd_check_config },
 	{ "config-schema", NULL, dz_cmd_config_schema },
+	{ "hsm", "list PKCS#11 tokens and benchmark signing", dz_cmd_hsm },
+	{ "key", "key ceremonies: create, list, export and delete keys in a token", dz_cmd_key },
 	{ "version", "print the versions of danezone and its libraries", dz_cmd_version },
 };
 
