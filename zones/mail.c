@@ -189,7 +189,8 @@ refresh_file(mail_zone_t *zone, cached_file_t *file, dz_time_t now, int64_t now_
 				       file->failures > DZ_MAIL_RETRIES ? DZ_LOG_ERROR : DZ_LOG_WARNING,
 				       "zone %s: %s; %s", zone->config->name, dz_error_message(&err),
 				       file->have_good ? "keeping the records of its last good read"
-						       : "it produces no records");
+				       : file->kind == FILE_TLSA ? "keeping its TLSA records from the rollover state"
+								 : "it produces no records");
 }
 
 /* ---- TLSA keys of one host ---- */

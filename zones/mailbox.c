@@ -117,6 +117,25 @@ looks_double_encoded(const unsigned char *p, size_t len)
 	return true;
 }
 
+/*
+ * Whether an unquoted local part uses only atext and dots (RFC 5322 section
+ * 3.2.3), where RFC 6531 adds every non-ASCII UTF-8 character to atext.
+ */
+static bool
+valid_dot_atom(const unsigned char *local, size_t len)
+{
+	static const char specials[] = "!#$%&'*+-/=?^_`{|}~.";
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = local[i];
+		bool ok = c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || (c != '\0' && strchr(specials, c) != NULL);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 dz_result_t
 dz_mailbox_add_records(const dz_mailbox_options_t *options, const char *address, size_t address_len,
 		       const char *label, uint16_t type, uint32_t ttl, const uint8_t *rdata,
@@ -167,6 +186,12 @@ dz_mailbox_add_records(const dz_mailbox_options_t *options, const char *address,
 			    "%s: skipping '%.*s': RFC 8162 and RFC 7929 do not say how a quoted local "
 			    "part is hashed; set quoted-local-parts: true to publish it as written",
 			    source, (int)address_len, address);
+		return DZ_OK;
+	}
+	if (local[0] != '"' && !valid_dot_atom(local, local_len)) {
+		dz_log_zone(DZ_LOG_WARNING, options->zone,
+			    "%s: skipping '%.*s': the local part has characters that need quoting "
+			    "(RFC 5322 section 3.4.1)", source, (int)address_len, address);
 		return DZ_OK;
 	}
 	if (looks_double_encoded(local, local_len)) {
