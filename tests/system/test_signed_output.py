@@ -10,7 +10,7 @@ import dns.rdatatype
 import pytest
 
 from conftest import run
-from sign_helpers import (assert_validators_accept, ldns_nsec3_hash, load_zone, nsec3_owner_labels,
+from signer_helpers import (assert_validators_accept, ldns_nsec3_hash, load_zone, nsec3_owner_labels,
                           nsec_owners, parse_report, softsign)
 
 # A mail domain with the cases a signer gets wrong.  It has glue below a
