@@ -10,12 +10,9 @@
 #include "signer/diff.h"
 #include "signer/job.h"
 #include "signer/output.h"
-#include "signer/source.h"
 #include "signer/rrsig.h"
 #include "signer/sync.h"
-
-/* TTL of records without one before any $TTL (ldns's default). */
-#define DEFAULT_TTL 3600
+#include "zones/zonefile.h"
 
 static double
 monotonic_seconds(void)
@@ -35,6 +32,7 @@ load_file(const dz_sign_job_t *job, const char *path, bool signed_input, dz_zone
 	dz_zone_t *zone = NULL;
 	dz_loader_t loader;
 	dz_load_options_t options = job->load;
+	dz_zonefile_options_t read_options;
 	dz_result_t result;
 
 	if (ldns_str2rdf_dname(&origin, job->origin) != LDNS_STATUS_OK)
@@ -50,7 +48,9 @@ load_file(const dz_sign_job_t *job, const char *path, bool signed_input, dz_zone
 		dz_zone_destroy(zone);
 		return dz_error_set(err, result, "out of memory");
 	}
-	result = dz_source_read(path, zone->origin_text, DEFAULT_TTL, dz_loader_add, &loader, err);
+	/* TTLs follow the reader's rules: $TTL, the previous record's TTL, the SOA MINIMUM. */
+	dz_zonefile_options_init(&read_options);
+	result = dz_zonefile_read(path, zone->origin_text, &read_options, dz_loader_add, &loader, err);
 	if (result == DZ_OK)
 		result = dz_loader_finish(&loader, err);
 	if (result == DZ_OK && extra != NULL)

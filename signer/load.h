@@ -74,7 +74,7 @@ dz_result_t dz_loader_init(dz_loader_t *loader, dz_zone_t *zone, const dz_load_o
 void dz_loader_clear(dz_loader_t *loader);
 
 /*
- * Add one RR (a dz_source_rr_fn: ctx is the loader).  Problems with the RR
+ * Add one RR (a dz_zonefile_rr_fn of zones/zonefile.h: ctx is the loader).  Problems with the RR
  * are counted and logged and reading goes on; only DZ_ENOMEM stops it.
  */
 dz_result_t dz_loader_add(void *ctx, const ldns_rr *rr, const char *file, unsigned line,

@@ -14,6 +14,7 @@
 #include "signer/denial.h"
 #include "signer/nsec3.h"
 #include "signer_test.h"
+#include "zones/zonefile.h"
 
 /* The zone of RFC 5155 appendix A without its DNSSEC records. */
 static const char rfc5155_zone[] =
@@ -346,7 +347,7 @@ kept_dnskey_is_reported_to_caller(void **state)
 	options.keep_dnskey_count = 1;
 	dz_error_init(&err);
 	assert_int_equal(dz_loader_init(&loader, zone, &options), DZ_OK);
-	assert_int_equal(dz_source_read(path, "example.", 3600, dz_loader_add, &loader, &err), DZ_OK);
+	assert_int_equal(dz_zonefile_read(path, "example.", NULL, dz_loader_add, &loader, &err), DZ_OK);
 	assert_int_equal(dz_loader_finish(&loader, &err), DZ_OK);
 	assert_int_equal(loader.extra_dnskeys.len, 2 + 4 + 64);
 	dz_loader_clear(&loader);
