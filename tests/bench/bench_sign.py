@@ -75,11 +75,11 @@ def run(args, **kwargs):
     return proc
 
 
-def timed(label, args, output=None, **kwargs):
+def timed(label, args, output=None, stdout=subprocess.PIPE, **kwargs):
     """Run `args` under /usr/bin/time -v and count the RRSIGs in `output`."""
     log(f"running {label}: {' '.join(map(str, args))}")
-    proc = subprocess.run(["/usr/bin/time", "-v", *map(str, args)], capture_output=True,
-                          text=True, **kwargs)
+    proc = subprocess.run(["/usr/bin/time", "-v", *map(str, args)], stdout=stdout,
+                          stderr=subprocess.PIPE, text=True, **kwargs)
     if proc.returncode != 0:
         return Measurement(label, note=f"failed (exit {proc.returncode}): "
                                        f"{proc.stderr.strip().splitlines()[-1:]}")
@@ -239,16 +239,47 @@ def bench_token(danezone, workdir, module, cores):
     return None, "no result line in:\n" + proc.stdout
 
 
-def bench_danezone(danezone, zone, workdir, module, cores):
-    """Full sign and one-record re-sign with `danezone sign`.
+def tlsa_change(zone, path):
+    """Write a changes file that replaces the first TLSA record of `zone` with another value."""
+    with open(zone, encoding="utf-8") as f:
+        line = next(l.strip() for l in f if " TLSA " in l)
+    changed = line[:-1] + ("0" if line[-1] != "0" else "1")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"- {line}\n+ {changed}\n")
 
-    TODO: `danezone sign` is not in main yet; once it is, generate the keys
-    with `danezone key generate`, time the full sign, then change one TLSA
-    record and time the incremental run with the signer's flags.
+
+def bench_danezone(danezone, zone, workdir, module, cores):
+    """Full sign, then one TLSA record changed and re-signed in memory, in one `danezone sign` run.
+
+    Returns (measurement of the whole run, (seconds, new signatures) of the
+    incremental step, note).
     """
     if not danezone_has(danezone, "sign"):
         return None, None, "`danezone sign` is not built"
-    return None, None, "`danezone sign` exists but this script does not run it yet"
+    base = os.path.join(workdir, "danezone")
+    os.makedirs(base)
+    env, options = make_token(base, module)
+    state = os.path.join(base, "state")
+    for role in ("ksk", "zsk"):
+        run([danezone, "key", "generate", "--zone", ORIGIN, "--role", role, "--algorithm",
+             ALGORITHM, "--state-dir", state, *options], env=env)
+    diff = os.path.join(base, "tlsa.diff")
+    tlsa_change(zone, diff)
+    out = os.path.join(base, "signed.zone")
+    stats_path = os.path.join(base, "stats.txt")
+    with open(stats_path, "w", encoding="utf-8") as stats_file:
+        m = timed("danezone sign", [danezone, "sign", "--zone", ORIGIN, "--input", zone,
+                                    "--output", out, "--incremental", diff, "--stats",
+                                    "--state-dir", state, *options],
+                  output=out, env=env, stdout=stats_file)
+    if not m.ok:
+        return m, None, m.note
+    with open(stats_path, encoding="utf-8") as f:
+        stats = dict(line.split(" ", 1) for line in f.read().splitlines() if " " in line)
+    m.note = (f"{cores} signer processes; sign step {float(stats['seconds_sign']):.2f} s "
+              f"at {float(stats['rrsigs_per_second']):.0f} RRSIG/s")
+    incremental = (float(stats["incremental_seconds"]), int(stats["incremental_rrsigs_created"]))
+    return m, incremental, ""
 
 
 # ---- report ------------------------------------------------------------
