@@ -18,6 +18,8 @@
 #define PLAIN_UDP_SIZE 512
 /* Room kept free in each message for OPT and TSIG; the largest TSIG RR is about 400 bytes. */
 #define MESSAGE_TRAILER_ROOM 600
+/* Size of the OPT RR we add: root name, type, class, TTL and an empty RDATA. */
+#define OPT_RR_SIZE 11
 
 /* A published version: snapshot plus the journal entries that lead to it. */
 typedef struct zone_version {
@@ -322,6 +324,8 @@ reply_add_opt(const request_t *req, dz_wire_builder_t *b)
 
 	if (!req->edns)
 		return;
+	/* Every builder here keeps MESSAGE_TRAILER_ROOM free for OPT and TSIG. */
+	b->cap += sizeof(opt);
 	if (dz_wire_rr_parse(opt, sizeof(opt), &offset, &rr) == DZ_OK)
 		dz_wire_builder_rr(b, 3, &rr);
 }
@@ -613,8 +617,10 @@ handle_valid(dz_responder_t *r, dz_transport_t transport, const char *peer, cons
 		udp_size = req->udp_size < EDNS_UDP_SIZE ? req->udp_size : EDNS_UDP_SIZE;
 	size_t len = 0;
 	bool done = false;
-	if (dz_transfer_next(t, out, udp_size + MESSAGE_TRAILER_ROOM, &len, &done, now) == DZ_OK &&
-	    done && len <= udp_size) {
+	/* The answer section gets the room that OPT and TSIG leave of the client's UDP size. */
+	size_t trailer = (req->edns ? OPT_RR_SIZE : 0) + (tsig != NULL ? dz_tsig_record_size(tsig->key) : 0);
+	size_t cap = udp_size + MESSAGE_TRAILER_ROOM - trailer;
+	if (dz_transfer_next(t, out, cap, &len, &done, now) == DZ_OK && done && len <= udp_size) {
 		response->kind = DZ_RESPONSE_REPLY;
 		response->reply_len = len;
 	} else {

@@ -8,7 +8,7 @@
  * server (signer/server.h) feeds it packets; the fuzz target calls it
  * directly.
  *
- * What it answers (RFC 1035, 1995, 1996, 5936, 8945):
+ * Responses by request (RFC 1035, 1995, 1996, 5936, 8945):
  *   QUERY SOA for a zone apex          the SOA, if the query ACL allows
  *   QUERY AXFR over TCP                 the zone, if the transfer ACL allows
  *   QUERY IXFR                          the journal's diffs since the client's

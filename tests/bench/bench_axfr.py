@@ -56,7 +56,10 @@ def serial_of(port):
     proc = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), "+short", "+time=1", "+tries=1",
                            ZONE, "SOA"], capture_output=True, text=True)
     fields = proc.stdout.split()
-    return int(fields[2]) if len(fields) >= 7 else None
+    # While a server loads, dig prints an error message instead of the SOA.
+    if len(fields) != 7 or not fields[2].isdigit():
+        return None
+    return int(fields[2])
 
 
 def wait_serial(port, serial, timeout=600):

@@ -261,6 +261,28 @@ def test_requests_other_than_transfers(tmp_path, signed, dz_serve):  # noqa: F81
     assert response.answer[0][0].serial == 1
 
 
+def test_access_lists_by_address_and_key(tmp_path, signed, dz_serve):  # noqa: F811
+    """127.0.0.2 is loopback too, so the tests can send from a second source address."""
+    server = start(dz_serve, signed.sign(1), "--allow-query", "127.0.0.1")
+
+    def soa_from(source):
+        query = dns.message.make_query(ZONE, "SOA")
+        return dns.query.udp(query, "127.0.0.1", port=server.port, timeout=5, source=source)
+
+    assert soa_from("127.0.0.1").rcode() == dns.rcode.NOERROR
+    assert soa_from("127.0.0.2").rcode() == dns.rcode.REFUSED
+
+    # Transfers need both the address 127.0.0.1 and the key.
+    def axfr_from(source):
+        query = dns.message.make_query(ZONE, "AXFR")
+        query.use_tsig(KEYRING, keyname=KEY_NAME)
+        return dns.query.tcp(query, "127.0.0.1", port=server.port, timeout=5, source=source)
+
+    assert axfr_from("127.0.0.1").rcode() == dns.rcode.NOERROR
+    assert axfr_from("127.0.0.2").rcode() == dns.rcode.REFUSED
+    assert "refused AXFR from 127.0.0.2" in server.output()
+
+
 def test_malformed_packets_keep_serving(tmp_path, signed, dz_serve):  # noqa: F811
     server = start(dz_serve, signed.sign(1))
     good = dns.message.make_query(ZONE, "SOA").to_wire()
@@ -277,6 +299,7 @@ def test_malformed_packets_keep_serving(tmp_path, signed, dz_serve):  # noqa: F8
                          + b"\x00\x00\xfa\x00\xff\x00\x00\x00\x00\x00\x00" + b"\x00\x00\x29\x10\x00\x00\x00\x00\x00\x00\x00",
         "response": struct.pack(">HHHHHH", 0x4242, 0x8000, 1, 0, 0, 0) + good[12:],
         "random": bytes(range(256)) * 4,
+        "oversized": good + b"\x00" * 20000,
     }
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(1)
@@ -292,7 +315,8 @@ def test_malformed_packets_keep_serving(tmp_path, signed, dz_serve):  # noqa: F8
             assert reply[2] & 0x80, name
             assert reply[3] & 0x0f == dns.rcode.FORMERR, name
         else:
-            assert name in ("empty", "short header", "response", "random"), f"{name}: no reply"
+            assert name in ("empty", "short header", "response", "random", "oversized"), \
+                f"{name}: no reply"
         assert soa_serial(server.port) == 1, f"server stopped answering after {name}"
     sock.close()
 
