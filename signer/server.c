@@ -42,6 +42,7 @@ struct tcp_conn {
 	struct sockaddr_storage peer;
 	char peer_text[DZ_SERVER_ADDRESS_TEXT_MAX];
 	dz_transfer_t *transfer;
+	bool closing; /* the client shut down its side: close once the output is sent */
 	tcp_conn_t *prev;
 	tcp_conn_t *next;
 };
@@ -312,20 +313,35 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 	tcp_process(arg);
 }
 
+/* Close after the queued output is sent: the write callback runs when it is empty. */
+static void
+tcp_close_after_output(tcp_conn_t *conn)
+{
+	conn->closing = true;
+	bufferevent_disable(conn->bev, EV_READ);
+	bufferevent_setwatermark(conn->bev, EV_WRITE, 0, 0);
+	if (conn->transfer == NULL && evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+		tcp_close(conn);
+}
+
 static void
 tcp_write_cb(struct bufferevent *bev, void *arg)
 {
 	tcp_conn_t *conn = arg;
 
 	(void)bev;
-	if (conn->transfer == NULL)
-		return;
-	if (!tcp_pump(conn)) {
+	if (conn->transfer != NULL && !tcp_pump(conn)) {
 		tcp_close(conn);
 		return;
 	}
-	if (conn->transfer == NULL)
-		tcp_process(conn);
+	if (conn->transfer != NULL)
+		return;
+	if (conn->closing) {
+		if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+			tcp_close(conn);
+		return;
+	}
+	tcp_process(conn);
 }
 
 static void
@@ -335,6 +351,11 @@ tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 	dz_server_t *server = conn->server;
 
 	(void)bev;
+	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) && !conn->closing) {
+		/* A client may shut down its side after the request and still read the reply. */
+		tcp_close_after_output(conn);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		dz_ratelog(&server->log_tcp_close, server_now(server), DZ_LOG_INFO,
 			   "closed TCP connection from %s: no progress for %u ms%s", conn->peer_text,

@@ -371,3 +371,27 @@ def dns_tcp_serial(port):
     except (OSError, EOFError, dns.exception.DNSException):
         return None
     return response.answer[0][0].serial if response.answer else None
+
+
+def test_tcp_half_close_gets_reply(tmp_path, signed, dz_serve):  # noqa: F811
+    """A client that shuts down its sending side after the request still gets the AXFR."""
+    zone_file = signed.sign(1)
+    server = start(dz_serve, zone_file, "--allow-transfer", "127.0.0.1")
+    query = dns.message.make_query(ZONE, "AXFR").to_wire()
+    received = b""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(struct.pack(">H", len(query)) + query)
+        sock.shutdown(socket.SHUT_WR)
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    records = 0
+    while received:
+        (length,) = struct.unpack(">H", received[:2])
+        message = dns.message.from_wire(received[2:2 + length], xfr=True, origin=dns.name.from_text(ZONE))
+        records += sum(len(rrset) for rrset in message.answer)
+        received = received[2 + length:]
+    # Every record of the zone plus the closing SOA, then the server closed the connection.
+    assert records == len(zone_records(zone_file)) + 1
