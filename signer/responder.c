@@ -18,6 +18,12 @@
 #define PLAIN_UDP_SIZE 512
 /* Room kept free in each message for OPT and TSIG; the largest TSIG RR is about 400 bytes. */
 #define MESSAGE_TRAILER_ROOM 600
+/*
+ * Bytes of header, question and RRs per transfer message: compression
+ * pointers reach only the first 16 KiB, so larger messages would compress
+ * worse and grow the transfer.
+ */
+#define TRANSFER_MESSAGE_BODY 16384
 /* Size of the OPT RR we add: root name, type, class, TTL and an empty RDATA. */
 #define OPT_RR_SIZE 11
 
@@ -308,7 +314,7 @@ reply_start(const request_t *req, dz_wire_builder_t *b, uint8_t *out, size_t cap
 			 (req->flags & DZ_FLAG_RD) | (uint16_t)rcode;
 	if (authoritative)
 		flags |= DZ_FLAG_AA;
-	dz_wire_builder_init(b, out, cap, req->id, flags, NULL, 0);
+	dz_wire_builder_init(b, out, cap, req->id, flags);
 	if (req->question_ok)
 		dz_wire_builder_question(b, req->qname, req->qname_len, req->qtype, req->qclass);
 }
@@ -453,12 +459,13 @@ dz_transfer_next(dz_transfer_t *t, uint8_t *out, size_t out_cap, size_t *len, bo
 		 dz_time_t now)
 {
 	dz_wire_builder_t b;
-	const dz_snapshot_t *s = t->version->snapshot;
 	size_t cap = out_cap < DZ_WIRE_MESSAGE_MAX ? out_cap : DZ_WIRE_MESSAGE_MAX;
 
 	assert(cap > MESSAGE_TRAILER_ROOM + DZ_WIRE_HEADER_SIZE);
-	dz_wire_builder_init(&b, out, cap - MESSAGE_TRAILER_ROOM, t->id, t->flags, s->origin,
-			     s->origin_len);
+	size_t body = cap - MESSAGE_TRAILER_ROOM;
+	if (body > TRANSFER_MESSAGE_BODY)
+		body = TRANSFER_MESSAGE_BODY;
+	dz_wire_builder_init(&b, out, body, t->id, t->flags);
 	/* RFC 5936 section 2.2: the question goes in the first message. */
 	if (t->messages == 0)
 		dz_wire_builder_question(&b, t->qname, t->qname_len, t->qtype, DZ_CLASS_IN);
@@ -542,9 +549,6 @@ handle_valid(dz_responder_t *r, dz_transport_t transport, const char *peer, cons
 	if (req->qtype == DZ_TYPE_SOA) {
 		dz_wire_builder_t b;
 		reply_start(req, &b, out, out_cap - MESSAGE_TRAILER_ROOM, DZ_RCODE_NOERROR, true);
-		b.origin = s->origin;
-		b.origin_len = s->origin_len;
-		b.origin_offset = DZ_WIRE_HEADER_SIZE;
 		dz_wire_builder_rr(&b, 1, &s->soa);
 		response->kind = DZ_RESPONSE_REPLY;
 		response->reply_len = reply_finish(req, &b, tsig, now, 0);

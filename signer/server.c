@@ -590,7 +590,7 @@ notify_send(evutil_socket_t fd, short what, void *arg)
 	if (RAND_bytes((unsigned char *)&job->id, sizeof(job->id)) != 1)
 		job->id = (uint16_t)(job->id * 31 + 7);
 	dz_wire_builder_init(&b, server->out, DZ_WIRE_MESSAGE_MAX - 600, job->id,
-			     (uint16_t)(DZ_OPCODE_NOTIFY << 11) | DZ_FLAG_AA, origin, origin_len);
+			     (uint16_t)(DZ_OPCODE_NOTIFY << 11) | DZ_FLAG_AA);
 	dz_wire_builder_question(&b, origin, origin_len, DZ_TYPE_SOA, DZ_CLASS_IN);
 	size_t len = b.len;
 	if (job->key != NULL) {
