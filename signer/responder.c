@@ -73,6 +73,7 @@ struct dz_transfer {
 	dz_tsig_context_t tsig;
 	unsigned messages;
 	uint64_t rrs;
+	char zone[4 * DZ_WIRE_NAME_MAX + 1];
 };
 
 static void
@@ -419,6 +420,7 @@ transfer_create(const request_t *req, zone_version_t *version, size_t first_entr
 	t->qname_len = req->qname_len;
 	t->qtype = req->qtype;
 	t->edns = req->edns;
+	dz_wire_name_to_text(s->origin, t->zone, sizeof(t->zone));
 	if (tsig != NULL) {
 		t->signed_transfer = true;
 		t->tsig = *tsig;
@@ -442,6 +444,16 @@ transfer_create(const request_t *req, zone_version_t *version, size_t first_entr
 		return NULL;
 	}
 	return t;
+}
+
+void
+dz_transfer_summary(const dz_transfer_t *t, unsigned *messages, uint64_t *rrs, const char **zone,
+		    uint32_t *serial)
+{
+	*messages = t->messages;
+	*rrs = t->rrs;
+	*zone = t->zone;
+	*serial = t->version->snapshot->serial;
 }
 
 void

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -42,6 +43,8 @@ struct tcp_conn {
 	struct sockaddr_storage peer;
 	char peer_text[DZ_SERVER_ADDRESS_TEXT_MAX];
 	dz_transfer_t *transfer;
+	struct timespec transfer_start; /* CLOCK_MONOTONIC */
+	uint64_t transfer_bytes;
 	bool closing; /* the client shut down its side: close once the output is sent */
 	tcp_conn_t *prev;
 	tcp_conn_t *next;
@@ -227,6 +230,28 @@ tcp_queue(tcp_conn_t *conn, const uint8_t *msg, size_t len)
 	       bufferevent_write(conn->bev, msg, len) == 0;
 }
 
+/* Log the size and duration of a transfer whose last message is queued. */
+static void
+tcp_log_transfer(const tcp_conn_t *conn)
+{
+	struct timespec now;
+	unsigned messages;
+	uint64_t rrs;
+	const char *zone;
+	uint32_t serial;
+
+	if (!dz_log_enabled(DZ_LOG_INFO))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double ms = (double)(now.tv_sec - conn->transfer_start.tv_sec) * 1e3 +
+		    (double)(now.tv_nsec - conn->transfer_start.tv_nsec) / 1e6;
+	dz_transfer_summary(conn->transfer, &messages, &rrs, &zone, &serial);
+	dz_log_zone(DZ_LOG_INFO, zone,
+		    "transfer of serial %" PRIu32 " to %s queued: %u messages, %" PRIu64
+		    " RRs, %" PRIu64 " bytes in %.1f ms",
+		    serial, conn->peer_text, messages, rrs, conn->transfer_bytes, ms);
+}
+
 /* Generate transfer messages until the output queue is full or the transfer ends. */
 static bool
 tcp_pump(tcp_conn_t *conn)
@@ -247,7 +272,9 @@ tcp_pump(tcp_conn_t *conn)
 		}
 		if (!tcp_queue(conn, server->out, len))
 			return false;
+		conn->transfer_bytes += 2 + len;
 		if (done) {
+			tcp_log_transfer(conn);
 			dz_transfer_destroy(conn->transfer);
 			conn->transfer = NULL;
 			tcp_set_idle(conn, true);
@@ -298,6 +325,8 @@ tcp_process(tcp_conn_t *conn)
 			continue;
 		}
 		conn->transfer = response.transfer;
+		conn->transfer_bytes = 0;
+		clock_gettime(CLOCK_MONOTONIC, &conn->transfer_start);
 		tcp_set_idle(conn, false);
 		if (!tcp_pump(conn)) {
 			tcp_close(conn);

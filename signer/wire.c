@@ -324,7 +324,8 @@ void
 dz_wire_builder_init(dz_wire_builder_t *b, uint8_t *data, size_t cap, uint16_t id,
 		     uint16_t flags)
 {
-	assert(cap >= DZ_WIRE_HEADER_SIZE && cap <= DZ_WIRE_MESSAGE_MAX);
+	assert(cap >= DZ_WIRE_HEADER_SIZE);
+	assert(cap <= DZ_WIRE_MESSAGE_MAX);
 	b->data = data;
 	b->cap = cap;
 	b->last_name_len = 0;
@@ -338,7 +339,8 @@ dz_wire_builder_init(dz_wire_builder_t *b, uint8_t *data, size_t cap, uint16_t i
 uint16_t
 dz_wire_builder_count(const dz_wire_builder_t *b, int section)
 {
-	assert(section >= 0 && section <= 3);
+	assert(section >= 0);
+	assert(section <= 3);
 	return dz_wire_get_u16(b->data + 4 + 2 * section);
 }
 
@@ -451,7 +453,8 @@ dz_wire_builder_rr(dz_wire_builder_t *b, int section, const dz_wire_rr_t *rr)
 	name_plan_t plan;
 	size_t tail = 10 + (size_t)rr->rdlength;
 
-	assert(section >= 1 && section <= 3);
+	assert(section >= 1);
+	assert(section <= 3);
 	plan_name(b, rr->owner, rr->owner_len, &plan);
 	if (b->cap - b->len < plan.literal + (plan.pointer != 0 ? 2 : 0) + tail)
 		return false;

@@ -4,7 +4,8 @@
  * RRs handled here are in uncompressed wire form (RFC 1035 section 3.2.1):
  * owner name, type, class, TTL, RDLENGTH, RDATA.  Names are sequences of
  * length-prefixed labels ending with the root label; they never contain
- * compression pointers, except where a function says it reads a message.
+ * compression pointers, except where a function documents that it reads a
+ * message.
  *
  * The server parses network input with these functions rather than with
  * ldns_wire2pkt(), because TSIG needs the byte offsets of the parts of a
@@ -169,7 +170,7 @@ dz_result_t dz_wire_msg_skip_name(const uint8_t *msg, size_t len, size_t *offset
 size_t dz_wire_msg_read_name(const uint8_t *msg, size_t len, size_t offset,
 			     uint8_t out[DZ_WIRE_NAME_MAX]);
 
-/* Most labels in a name: 127 one-byte labels and the root fill 255 bytes. */
+/* Maximum labels in a name: 127 one-byte labels and the root fill 255 bytes. */
 #define DZ_WIRE_LABELS_MAX 127
 
 /*
