@@ -172,7 +172,14 @@ dz_responder_load_zone(dz_responder_t *r, size_t index, uint32_t *serial, dz_err
 	 * snapshot's serial are used.
 	 */
 	dz_error_init(&journal_err);
-	if (dz_journal_open(zone->target.journal_path, &version->journal, &journal_err) == DZ_OK) {
+	if (dz_journal_open(zone->target.journal_path, &version->journal, &journal_err) == DZ_OK &&
+	    !dz_wire_name_equal(version->journal->origin, zone->target.origin)) {
+		dz_log_zone(DZ_LOG_WARNING, zone->target.zone,
+			    "%s is the journal of another zone; IXFR requests get the whole zone",
+			    zone->target.journal_path);
+		dz_journal_close(version->journal);
+		version->journal = NULL;
+	} else if (version->journal != NULL) {
 		uint32_t snapshot_serial = version->snapshot->serial;
 		for (size_t i = 0; i < version->journal->count; i++) {
 			if (version->journal->entries[i].new_serial == snapshot_serial)
