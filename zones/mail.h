@@ -33,6 +33,7 @@
 #include "common/error.h"
 #include "zones/conf.h"
 #include "zones/records.h"
+#include "zones/schema.h"
 
 /* Flags of dz_mail_create(). */
 #define DZ_MAIL_WATCH 0x01u	/* watch the files with inotify */
@@ -119,6 +120,21 @@ void dz_mail_probe_secondaries(dz_mail_t *mail, dz_time_t now, int timeout_ms);
 
 /* Print the TLSA rollover state of every zone. */
 void dz_mail_print_status(const dz_mail_t *mail, dz_time_t now, FILE *out);
+
+/*
+ * Checks for `danezone check-config` that read the files: every certificate
+ * and key parses (an unreadable certificates file is an error, the rest are
+ * warnings), usage 2 has an issuer and a matching name, and the MX checks
+ * below.  Changes nothing.
+ */
+void dz_mail_check_config(const dz_config_t *config, dz_time_t now, dz_cfg_diags_t *diags);
+
+/*
+ * Warn about MX targets of the zone's source that are aliases (CNAME) or
+ * lack a mail host entry.  Sources that ldns cannot read alone ($INCLUDE)
+ * get a warning instead.
+ */
+void dz_mail_check_mx(const dz_config_zone_t *zone, dz_cfg_diags_t *diags);
 
 /* Write changed state files now. */
 dz_result_t dz_mail_save(dz_mail_t *mail, dz_error_t *err);
