@@ -8,9 +8,9 @@
  *
  * In a daemon's event loop (libevent or any other):
  *   - poll dz_mail_fd() for input and call dz_mail_process_events();
- *   - call dz_mail_update() when dz_mail_timeout_ms() says so; it calls the
- *     change callback once per zone whose records changed (the first call
- *     reports every record as added);
+ *   - call dz_mail_update() when dz_mail_timeout_ms() has elapsed.  It calls
+ *     the change callback once per zone whose records changed, and the
+ *     first call reports every record as added;
  *   - after publishing a zone version, call dz_mail_note_published();
  *   - while dz_mail_awaits_secondaries() is true, call
  *     dz_mail_probe_secondaries() now and then (it blocks for the queries).
@@ -19,6 +19,13 @@
  * A file that cannot be read or parsed produces no records; the records of
  * its last good read stay (TLSA across restarts too, through the state file).
  * A file being written is read again after a short delay.
+ *
+ * On reload, destroy (or dz_mail_save) the old object before creating the
+ * new one, so the new one reads the old one's TLSA state.
+ *
+ * NOTE: the ready-hook runs inside dz_mail_update() and blocks it for up
+ * to DZ_HOOK_TIMEOUT_SECONDS; a daemon that must not stall should run the
+ * update where a stall is harmless.
  *
  * Not thread safe.  The configuration must outlive the object.
  */
