@@ -6,7 +6,7 @@
 
 #include "common/error.h"
 
-/* Longest a hook may run before it is killed. */
+/* Maximum time a hook may run before it is killed. */
 #define DZ_HOOK_TIMEOUT_SECONDS 60
 
 /*

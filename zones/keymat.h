@@ -4,9 +4,9 @@
  * A mail server's file may be a certificate, a chain (leaf first, as
  * certbot's fullchain.pem), a private key, a bare public key or a
  * certificate signing request, in PEM or DER.  Whatever the form, the result
- * carries the DER SubjectPublicKeyInfo of the server's key, so a private
- * key, its CSR, its public key and its certificate give the same TLSA
- * "3 1 1" record (RFC 6698 section 1.1.2: selector 1 hashes the DER SPKI).
+ * carries the DER SubjectPublicKeyInfo of the server's key.  Selector 1
+ * hashes the DER SPKI (RFC 6698 section 2.1.2), so a private key, its CSR,
+ * its public key and its certificate give the same TLSA "3 1 1" record.
  *
  * A file that does not parse completely (a truncated PEM block, trailing
  * bytes after DER, an encrypted private key) is an error: callers keep the

@@ -628,6 +628,16 @@ dz_mail_create(const dz_config_t *config, unsigned flags, int64_t now_ms, dz_mai
 		if (rc != DZ_OK)
 			goto fail;
 	}
+	for (size_t i = 0; i < mail->zone_count; i++) {
+		dz_cfg_diags_t diags;
+		if (mail->zones[i].config->mail.host_count == 0)
+			continue;
+		dz_cfg_diags_init(&diags);
+		dz_mail_check_mx(mail->zones[i].config, &diags);
+		for (size_t d = 0; d < diags.count; d++)
+			dz_log_zone(DZ_LOG_WARNING, mail->zones[i].config->name, "%s", diags.items[d].text);
+		dz_cfg_diags_clear(&diags);
+	}
 	if (flags & DZ_MAIL_WATCH) {
 		rc = dz_watch_create(&mail->watch, err);
 		for (size_t i = 0; rc == DZ_OK && i < mail->zone_count; i++)

@@ -8,9 +8,9 @@
  *
  * In a daemon's event loop (libevent or any other):
  *   - poll dz_mail_fd() for input and call dz_mail_process_events();
- *   - call dz_mail_update() when dz_mail_timeout_ms() says so; it calls the
- *     change callback once per zone whose records changed (the first call
- *     reports every record as added);
+ *   - call dz_mail_update() when dz_mail_timeout_ms() has elapsed.  It calls
+ *     the change callback once per zone whose records changed, and the
+ *     first call reports every record as added;
  *   - after publishing a zone version, call dz_mail_note_published();
  *   - while dz_mail_awaits_secondaries() is true, call
  *     dz_mail_probe_secondaries() now and then (it blocks for the queries).
@@ -19,6 +19,13 @@
  * A file that cannot be read or parsed produces no records; the records of
  * its last good read stay (TLSA across restarts too, through the state file).
  * A file being written is read again after a short delay.
+ *
+ * On reload, destroy (or dz_mail_save) the old object before creating the
+ * new one, so the new one reads the old one's TLSA state.
+ *
+ * NOTE: the ready-hook runs inside dz_mail_update() and blocks it for up
+ * to DZ_HOOK_TIMEOUT_SECONDS; a daemon that must not stall should run the
+ * update where a stall is harmless.
  *
  * Not thread safe.  The configuration must outlive the object.
  */
@@ -33,6 +40,7 @@
 #include "common/error.h"
 #include "zones/conf.h"
 #include "zones/records.h"
+#include "zones/schema.h"
 
 /* Flags of dz_mail_create(). */
 #define DZ_MAIL_WATCH 0x01u	/* watch the files with inotify */
@@ -119,6 +127,21 @@ void dz_mail_probe_secondaries(dz_mail_t *mail, dz_time_t now, int timeout_ms);
 
 /* Print the TLSA rollover state of every zone. */
 void dz_mail_print_status(const dz_mail_t *mail, dz_time_t now, FILE *out);
+
+/*
+ * Checks for `danezone check-config` that read the files: every certificate
+ * and key parses (an unreadable certificates file is an error, the rest are
+ * warnings), usage 2 has an issuer and a matching name, and the MX checks
+ * below.  Changes nothing.
+ */
+void dz_mail_check_config(const dz_config_t *config, dz_time_t now, dz_cfg_diags_t *diags);
+
+/*
+ * Warn about MX targets of the zone's source that are aliases (CNAME) or
+ * lack a mail host entry.  Sources that ldns cannot read alone ($INCLUDE)
+ * get a warning instead.
+ */
+void dz_mail_check_mx(const dz_config_zone_t *zone, dz_cfg_diags_t *diags);
 
 /* Write changed state files now. */
 dz_result_t dz_mail_save(dz_mail_t *mail, dz_error_t *err);

@@ -4,10 +4,10 @@
  * An address "local@domain" of a zone gets the owner
  * HASH._smimecert.DOMAIN. (RFC 8162) or HASH._openpgpkey.DOMAIN. (RFC 7929),
  * HASH being the first 28 octets of SHA2-256 over the local part's octets.
- * The local part is hashed exactly as written in the certificate or user ID:
- * no case folding, no removal of "+tag" or dots, no Unicode normalisation
- * (RFC 8162 section 4 and RFC 7929 section 4 leave mapping to the
- * recipient's domain).  A domain that treats ASCII case as equal may also
+ * The local part is hashed exactly as written in the certificate or user ID,
+ * with no case folding, no removal of "+tag" or dots and no Unicode
+ * normalisation.  RFC 8162 section 4 and RFC 7929 section 4 leave such
+ * mapping to the recipient's domain.  A domain that treats ASCII case as equal may also
  * publish the lower-case form (`lowercase_variants`).
  */
 #ifndef DZ_ZONES_MAILBOX_H
@@ -40,8 +40,8 @@ void dz_mailbox_options_from_config(const dz_config_zone_t *zone, dz_mailbox_opt
  * last '@') with type and RDATA to `out`: the exact owner and, when enabled
  * and different, the ASCII-lowercase one.  Addresses outside the zone,
  * quoted local parts (unless enabled), invalid or doubly encoded UTF-8 and
- * owners longer than 253 characters are skipped with a warning in the log;
- * the return is then DZ_OK with nothing added.  DZ_ENOMEM.
+ * owners longer than 253 characters are skipped with a warning in the log.
+ * Such a call returns DZ_OK and adds nothing.  DZ_ENOMEM.
  */
 dz_result_t dz_mailbox_add_records(const dz_mailbox_options_t *options, const char *address,
 				   size_t address_len, const char *label, uint16_t type,

@@ -3,8 +3,9 @@
  *
  * Reads what `gpg --export` writes, binary or in ASCII armour (RFC 4880
  * section 6, RFC 9580 section 6), as a sequence of packets (RFC 4880
- * section 4.2): each transferable public key starts with a Public-Key packet
- * and carries its signatures, User IDs and subkeys (RFC 4880 section 11.1).
+ * section 4.2).  Each transferable public key starts with a Public-Key
+ * packet and carries its signatures, User IDs and subkeys (RFC 4880 section
+ * 11.1).
  * The record data is the key as exported, without Trust packets, which are
  * local to a keyring (RFC 4880 section 5.10).
  */

@@ -76,8 +76,8 @@ dz_result_t dz_records_to_wire(const dz_records_t *set, dz_buf_t *buf);
 
 /*
  * Write one record per line in zone-file form: TLSA and SMIMEA as
- * "U S M HEX", OPENPGPKEY in base64 (RFC 7929 section 2.3); with `generic`
- * in the RFC 3597 form "TYPE52 \# LEN HEX".
+ * "U S M HEX", OPENPGPKEY in base64 (RFC 7929 section 2.3).  With `generic`
+ * every RDATA is in the RFC 3597 form "TYPE52 \# LEN HEX".
  */
 void dz_records_print(const dz_records_t *set, bool generic, FILE *out);
 

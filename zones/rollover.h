@@ -99,9 +99,9 @@ dz_rollover_t *dz_rollover_create(const char *zone);
 void dz_rollover_destroy(dz_rollover_t *rollover);
 
 /*
- * Bring one host's entries up to date with what its files yield now: add
- * entries for new keys (logging an error when a live key was not ready),
- * set the live and next flags, and retire entries that no file yields.
+ * Bring one host's entries up to date with what its files yield now.  Adds
+ * entries for new keys and logs an error when a live key was not ready.
+ * Sets the live and next flags, and retires entries that no file yields.
  * DZ_ENOMEM.
  */
 dz_result_t dz_rollover_update_host(dz_rollover_t *rollover, const dz_rollover_host_input_t *input,
@@ -129,8 +129,8 @@ dz_result_t dz_rollover_note_published_in(dz_rollover_t *rollover, const dz_conf
 					  dz_time_t now);
 
 /*
- * Every configured secondary address answered with a serial; `serials` are
- * those answers.  Entries whose serial each of them has reached (RFC 1982
+ * Every configured secondary address returned a serial; `serials` holds
+ * them.  Entries whose serial each of them has reached (RFC 1982
  * comparison) are propagated now.
  */
 void dz_rollover_note_secondaries(dz_rollover_t *rollover, const uint32_t *serials, size_t count,

@@ -15,8 +15,8 @@
 
 /*
  * Send one SOA query for `zone` (normalised origin) without recursion to
- * `address`, signed with `tsig` when it is not NULL, over UDP and then TCP
- * when the answer is truncated, and wait up to `timeout_ms`.  The answer
+ * `address`, signed with `tsig` when it is not NULL.  It goes over UDP, and
+ * over TCP when the response is truncated, and waits up to `timeout_ms`.  The answer
  * must be authoritative (AA) and contain the zone's SOA.  Errors:
  * DZ_ETIMEOUT, DZ_EREFUSED (an error rcode or no authoritative answer),
  * DZ_ETSIG, DZ_EFORMERR, DZ_ENOMEM.
