@@ -1,7 +1,7 @@
 /*
  * Writing the zone text is a pipeline, because printing with ldns takes
- * microseconds per record: the calling thread collects the wire RRs of
- * consecutive names into chunks, formatter threads turn chunks into text
+ * microseconds per record.  The calling thread collects the wire RRs of
+ * consecutive names into chunks.  Formatter threads turn chunks into text
  * in parallel, and a writer thread writes the texts in chunk order.  A
  * ring of SLOTS chunks bounds the memory.
  */
@@ -261,7 +261,7 @@ dz_output_write(const dz_zone_t *zone, FILE *fp, dz_error_t *err)
 	pthread_t formatters[FORMATTERS_MAX];
 	pthread_t writer_thread;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned wanted = cpus > 0 ? (unsigned)cpus : 1;
+	unsigned formatter_count = cpus > 0 ? (unsigned)cpus : 1;
 	unsigned started = 0;
 	bool writer_started = false;
 
@@ -275,10 +275,10 @@ dz_output_write(const dz_zone_t *zone, FILE *fp, dz_error_t *err)
 		dz_buf_init(&p.slots[i].wire);
 		dz_buf_init(&p.slots[i].text);
 	}
-	if (wanted > FORMATTERS_MAX)
-		wanted = FORMATTERS_MAX;
+	if (formatter_count > FORMATTERS_MAX)
+		formatter_count = FORMATTERS_MAX;
 
-	for (; started < wanted; started++) {
+	for (; started < formatter_count; started++) {
 		if (pthread_create(&formatters[started], NULL, formatter, &p) != 0)
 			break;
 	}

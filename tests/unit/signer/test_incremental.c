@@ -568,7 +568,7 @@ cds_delete_records_when_asked(void **state)
 	dz_policy_clear(&policy);
 }
 
-/* A DNSKEY of another signer is published beside ours; an algorithm nobody signs with is refused. */
+/* A DNSKEY of another signer is published beside ours; one of an algorithm without a signing key is refused. */
 static void
 extra_dnskey_published_and_checked(void **state)
 {
