@@ -26,8 +26,8 @@ typedef struct dz_server dz_server_t;
 
 /*
  * Create the server on `base`: open and bind the UDP and TCP sockets of
- * config->listen and load each zone that is already published (a zone
- * without published files is served once it is published).  `config` and
+ * config->listen, load each zone that is already published and send NOTIFY
+ * for it (a zone without published files is served once it is published).  `config` and
  * `clock` must outlive the server.  DZ_EIO naming the address when a socket
  * cannot be bound; DZ_ECONFIG when the configuration is inconsistent.
  */
