@@ -2,8 +2,8 @@
  * server.h -- the DNS server of a hidden primary: UDP and TCP listeners,
  * transfers, and NOTIFY to the secondaries, inside a libevent base.
  *
- * The server reads only published files (signer/publish.h) and holds no
- * HSM session, so it can run in the daemon's loop or, later, in its own
+ * The server reads only published files (signer/publish.h) and has no HSM
+ * session, so it can run in the daemon's loop or, later, in its own
  * unprivileged process.  It learns about a new published version from
  * dz_server_zone_published(), which loads the files and sends NOTIFY.
  *

@@ -1,10 +1,10 @@
 """Publication survives kill -9 at any moment.
 
 dz-serve publishes a new version while the test kills it after a varying
-delay.  After a restart on the same state folder the zone file, snapshot
-and journal agree: the server serves the old or the new version, the zone
-text file has the same serial, and IXFR from the old serial works when the
-new version was committed.
+delay, then restarts it on the same state folder.  The zone file,
+snapshot and journal must agree: the server serves the old or the new
+version and the zone text file has the same serial.  When the new version
+was committed, IXFR from the old serial is incremental.
 """
 import os
 import signal
