@@ -3,10 +3,11 @@
  *
  * The responder turns one request into a reply, a transfer (a sequence of
  * messages for AXFR or IXFR over TCP) or nothing.  It reads published zone
- * versions from their snapshot and journal files (signer/publish.h) and
- * never writes; a new version is loaded by dz_responder_load_zone().  The
- * server (signer/server.h) feeds it packets; the fuzz target calls it
- * directly.
+ * versions from their snapshot and journal files (signer/version.h) and
+ * never writes; a new version is loaded by dz_responder_load_zone().  SOA
+ * answers and IXFR come from the journal; AXFR sends the snapshot merged
+ * with the journal entries after it.  The server (signer/server.h) feeds
+ * it packets; the fuzz target calls it directly.
  *
  * Responses by request (RFC 1035, 1995, 1996, 5936, 8945):
  *   QUERY SOA for a zone apex          the SOA, if the query ACL allows
@@ -100,6 +101,12 @@ dz_result_t dz_transfer_next(dz_transfer_t *transfer, uint8_t *out, size_t out_c
 /* Messages and RRs generated so far, and the zone and serial, for the log line at the end. */
 void dz_transfer_summary(const dz_transfer_t *transfer, unsigned *messages, uint64_t *rrs,
 			 const char **zone, uint32_t *serial);
+
+/*
+ * What the transfer sends, for log lines: "AXFR", "incremental IXFR" (from
+ * the journal) or "IXFR of the whole zone".
+ */
+const char *dz_transfer_kind(const dz_transfer_t *transfer);
 
 /* Free a transfer; NULL is ignored. */
 void dz_transfer_destroy(dz_transfer_t *transfer);

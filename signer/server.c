@@ -247,9 +247,10 @@ tcp_log_transfer(const tcp_conn_t *conn)
 		    (double)(now.tv_nsec - conn->transfer_start.tv_nsec) / 1e6;
 	dz_transfer_summary(conn->transfer, &messages, &rrs, &zone, &serial);
 	dz_log_zone(DZ_LOG_INFO, zone,
-		    "transfer of serial %" PRIu32 " to %s queued: %u messages, %" PRIu64
+		    "%s of serial %" PRIu32 " to %s queued: %u messages, %" PRIu64
 		    " RRs, %" PRIu64 " bytes in %.1f ms",
-		    serial, conn->peer_text, messages, rrs, conn->transfer_bytes, ms);
+		    dz_transfer_kind(conn->transfer), serial, conn->peer_text, messages, rrs,
+		    conn->transfer_bytes, ms);
 }
 
 /* Generate transfer messages until the output queue is full or the transfer ends. */

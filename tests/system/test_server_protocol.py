@@ -39,7 +39,7 @@ def signed(tmp_path):
 
 
 def start(dz_serve, zone_file, *extra):  # noqa: F811
-    return dz_serve(["--key", KEY_SPEC,
+    return dz_serve(["--key", KEY_SPEC, "--allow-query", "127.0.0.1",
                      "--key", f"hmac-sha384:k384:{SHA384_SECRET}",
                      "--key", f"hmac-sha512:k512:{SHA512_SECRET}",
                      "--allow-transfer", f"127.0.0.1 key {KEY_NAME}",
@@ -422,3 +422,4 @@ def test_tcp_pipelined_requests(tmp_path, signed, dz_serve):  # noqa: F811
     assert replies[0].answer[0][0].serial == 1
     assert replies[1].id == second.id
     assert replies[1].rcode() == dns.rcode.REFUSED
+
