@@ -27,6 +27,8 @@
 #define TRANSFER_MESSAGE_BODY 16384
 /* Size of the OPT RR we add: root name, type, class, TTL and an empty RDATA. */
 #define OPT_RR_SIZE 11
+/* RCODE for an unsupported EDNS version (RFC 6891 section 6.1.3); its upper 8 bits go in OPT. */
+#define RCODE_BADVERS 16
 
 typedef struct responder_zone {
 	const dz_server_zone_config_t *config;
@@ -160,6 +162,13 @@ dz_responder_load_zone(dz_responder_t *r, size_t index, uint32_t *serial, dz_err
 	return DZ_OK;
 }
 
+const dz_wire_rr_t *
+dz_responder_zone_soa(const dz_responder_t *r, size_t index)
+{
+	assert(index < r->zone_count);
+	return r->zones[index].version != NULL ? &r->zones[index].version->soa : NULL;
+}
+
 /* The parts of a request that the responder uses. */
 typedef struct request {
 	uint16_t id;
@@ -174,6 +183,7 @@ typedef struct request {
 	uint32_t soa_serial; /* its serial */
 	bool edns;
 	uint16_t udp_size;
+	uint8_t edns_version;
 	bool has_tsig;
 	dz_tsig_record_t tsig;
 } request_t;
@@ -256,6 +266,8 @@ parse_request(const uint8_t *msg, size_t len, request_t *req)
 				return DZ_EFORMERR;
 			req->edns = true;
 			req->udp_size = rrclass;
+			/* Root owner (1 byte), type, class, then the TTL: extended RCODE, version, flags. */
+			req->edns_version = msg[start + 6];
 		} else if (type == DZ_TYPE_TSIG) {
 			/* RFC 8945 section 5.1: the TSIG RR must be the last additional RR. */
 			if (i != (unsigned)arcount - 1 ||
@@ -269,13 +281,17 @@ parse_request(const uint8_t *msg, size_t len, request_t *req)
 	return DZ_OK;
 }
 
-/* Start a reply: header with the request's ID, opcode and RD, plus its question. */
+/*
+ * Start a reply: header with the request's ID, opcode and RD, plus its
+ * question.  An RCODE above 15 keeps its lower 4 bits here; reply_add_opt()
+ * puts the upper 8 bits in the OPT RR (RFC 6891 section 6.1.3).
+ */
 static void
 reply_start(const request_t *req, dz_wire_builder_t *b, uint8_t *out, size_t cap, int rcode,
 	    bool authoritative)
 {
 	uint16_t flags = DZ_FLAG_QR | (uint16_t)(req->opcode << 11) |
-			 (req->flags & DZ_FLAG_RD) | (uint16_t)rcode;
+			 (req->flags & DZ_FLAG_RD) | (uint16_t)(rcode & 0x0f);
 	if (authoritative)
 		flags |= DZ_FLAG_AA;
 	dz_wire_builder_init(b, out, cap, req->id, flags);
@@ -283,31 +299,35 @@ reply_start(const request_t *req, dz_wire_builder_t *b, uint8_t *out, size_t cap
 		dz_wire_builder_question(b, req->qname, req->qname_len, req->qtype, req->qclass);
 }
 
-/* Append an OPT RR advertising our UDP size when the request had one. */
+/*
+ * Append an OPT RR (version 0) advertising our UDP size when the request
+ * had one, with the upper 8 bits of `rcode`.
+ */
 static void
-reply_add_opt(const request_t *req, dz_wire_builder_t *b)
+reply_add_opt(const request_t *req, dz_wire_builder_t *b, int rcode)
 {
-	static const uint8_t opt[] = { 0, 0, DZ_TYPE_OPT, EDNS_UDP_SIZE >> 8, EDNS_UDP_SIZE & 0xff,
-				       0, 0, 0, 0, 0, 0 };
+	uint8_t opt[] = { 0, 0, DZ_TYPE_OPT, EDNS_UDP_SIZE >> 8, EDNS_UDP_SIZE & 0xff,
+			  0, 0, 0, 0, 0, 0 };
 	dz_wire_rr_t rr;
 	size_t offset = 0;
 
 	if (!req->edns)
 		return;
+	opt[5] = (uint8_t)(rcode >> 4);
 	/* Every builder here keeps MESSAGE_TRAILER_ROOM free for OPT and TSIG. */
 	b->cap += sizeof(opt);
 	if (dz_wire_rr_parse(opt, sizeof(opt), &offset, &rr) == DZ_OK)
 		dz_wire_builder_rr(b, 3, &rr);
 }
 
-/* Finish a reply: OPT, then the TSIG (signed with `tsig` unless NULL). */
+/* Finish a reply: OPT with the upper bits of `rcode`, then the TSIG (signed with `tsig` unless NULL). */
 static size_t
-reply_finish(const request_t *req, dz_wire_builder_t *b, dz_tsig_context_t *tsig, dz_time_t now,
-	     uint16_t tsig_error)
+reply_finish(const request_t *req, dz_wire_builder_t *b, int rcode, dz_tsig_context_t *tsig,
+	     dz_time_t now, uint16_t tsig_error)
 {
 	size_t len;
 
-	reply_add_opt(req, b);
+	reply_add_opt(req, b, rcode);
 	len = b->len;
 	if (tsig != NULL) {
 		/* The builder kept room for the TSIG RR, so signing fits. */
@@ -327,7 +347,7 @@ reply_error(const request_t *req, uint8_t *out, size_t cap, int rcode, dz_tsig_c
 
 	reply_start(req, &b, out, cap - MESSAGE_TRAILER_ROOM, rcode, false);
 	response->kind = DZ_RESPONSE_REPLY;
-	response->reply_len = reply_finish(req, &b, tsig, now, 0);
+	response->reply_len = reply_finish(req, &b, rcode, tsig, now, 0);
 }
 
 static responder_zone_t *
@@ -501,7 +521,7 @@ dz_transfer_next(dz_transfer_t *t, uint8_t *out, size_t out_cap, size_t *len, bo
 
 	if (t->messages == 0 && t->edns) {
 		request_t req = { .edns = true };
-		reply_add_opt(&req, &b);
+		reply_add_opt(&req, &b, DZ_RCODE_NOERROR);
 	}
 	*len = b.len;
 	if (t->signed_transfer &&
@@ -561,7 +581,7 @@ handle_valid(dz_responder_t *r, dz_transport_t transport, const char *peer, cons
 		reply_start(req, &b, out, out_cap - MESSAGE_TRAILER_ROOM, DZ_RCODE_NOERROR, true);
 		dz_wire_builder_rr(&b, 1, &version->soa);
 		response->kind = DZ_RESPONSE_REPLY;
-		response->reply_len = reply_finish(req, &b, tsig, now, 0);
+		response->reply_len = reply_finish(req, &b, DZ_RCODE_NOERROR, tsig, now, 0);
 		return;
 	}
 
@@ -598,7 +618,7 @@ handle_valid(dz_responder_t *r, dz_transport_t transport, const char *peer, cons
 				    true);
 			dz_wire_builder_rr(&b, 1, &version->soa);
 			response->kind = DZ_RESPONSE_REPLY;
-			response->reply_len = reply_finish(req, &b, tsig, now, 0);
+			response->reply_len = reply_finish(req, &b, DZ_RCODE_NOERROR, tsig, now, 0);
 			return;
 		}
 		size_t index;
@@ -642,7 +662,7 @@ handle_valid(dz_responder_t *r, dz_transport_t transport, const char *peer, cons
 		reply_start(req, &b, out, out_cap - MESSAGE_TRAILER_ROOM, DZ_RCODE_NOERROR, true);
 		dz_wire_builder_rr(&b, 1, &version->soa);
 		response->kind = DZ_RESPONSE_REPLY;
-		response->reply_len = reply_finish(req, &b, tsig, now, 0);
+		response->reply_len = reply_finish(req, &b, DZ_RCODE_NOERROR, tsig, now, 0);
 	}
 	dz_transfer_destroy(t);
 }
@@ -718,7 +738,7 @@ dz_responder_handle(dz_responder_t *r, dz_transport_t transport, const struct so
 			dz_wire_builder_t b;
 			reply_start(&req, &b, out, out_cap - MESSAGE_TRAILER_ROOM, DZ_RCODE_NOTAUTH,
 				    false);
-			reply_add_opt(&req, &b);
+			reply_add_opt(&req, &b, DZ_RCODE_NOTAUTH);
 			size_t reply_len = b.len;
 			/* RFC 8945 section 5.3.2: BADKEY and BADSIG replies are unsigned. */
 			if (error == DZ_TSIG_BADKEY || error == DZ_TSIG_BADSIG)
@@ -733,7 +753,16 @@ dz_responder_handle(dz_responder_t *r, dz_transport_t transport, const struct so
 		verified = &tsig;
 	}
 
-	/* Access lists, by source address and the verified key. */
+	/* RFC 6891 section 6.1.3: only EDNS version 0 is implemented. */
+	if (req.edns && req.edns_version != 0) {
+		dz_ratelog(&r->log_malformed, now, DZ_LOG_INFO,
+			   "BADVERS to %s: EDNS version %u (question %s)", peer, req.edns_version,
+			   zone_text);
+		reply_error(&req, out, out_cap, RCODE_BADVERS, verified, now, response);
+		return;
+	}
+
+	/* Access lists, by source address and the verified key; an empty list denies everyone. */
 	responder_zone_t *zone = find_zone(r, req.qname, req.qname_len);
 	if (zone != NULL && req.qclass == DZ_CLASS_IN) {
 		const dz_acl_t *acl = NULL;
@@ -744,12 +773,11 @@ dz_responder_handle(dz_responder_t *r, dz_transport_t transport, const struct so
 		} else if (req.qtype == DZ_TYPE_AXFR || req.qtype == DZ_TYPE_IXFR) {
 			acl = &zone->config->transfer_acl;
 			what = req.qtype == DZ_TYPE_AXFR ? "AXFR" : "IXFR";
-		} else if (zone->config->query_acl.count > 0) {
+		} else {
 			acl = &zone->config->query_acl;
 			what = "query";
 		}
-		if (acl != NULL &&
-		    !dz_acl_allows(acl, source, verified != NULL ? verified->key->name : NULL)) {
+		if (!dz_acl_allows(acl, source, verified != NULL ? verified->key->name : NULL)) {
 			dz_ratelog(&r->log_refused, now, DZ_LOG_NOTICE,
 				   "zone %s: refused %s from %s with key %s: not in the access list",
 				   zone_text, what, peer,

@@ -11,6 +11,7 @@
  *
  * Responses by request (RFC 1035, 1995, 1996, 5936, 8945):
  *   QUERY SOA for a zone apex          the SOA, if the query ACL allows
+ *                                       (an empty ACL denies everyone)
  *   QUERY AXFR over TCP                 the zone, if the transfer ACL allows
  *   QUERY IXFR                          the journal's diffs since the client's
  *                                       serial, its SOA when it is current,
@@ -21,6 +22,7 @@
  *   other types or zones                REFUSED; other opcodes NOTIMP
  *   malformed requests                  FORMERR, or nothing when even the
  *                                       header is unusable
+ *   EDNS version other than 0           BADVERS (RFC 6891 section 6.1.3)
  *   TSIG that fails                     NOTAUTH with BADKEY, BADSIG, BADTIME
  *                                       or BADTRUNC in the TSIG RR
  *
@@ -37,6 +39,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "signer/server_config.h"
+#include "signer/wire.h"
 
 typedef struct dz_responder dz_responder_t;
 typedef struct dz_transfer dz_transfer_t;
@@ -76,6 +79,12 @@ void dz_responder_destroy(dz_responder_t *responder);
  */
 dz_result_t dz_responder_load_zone(dz_responder_t *responder, size_t index, uint32_t *serial,
 				   dz_error_t *err);
+
+/*
+ * The committed SOA RR of zone number `index`, or NULL before a version is
+ * loaded.  Valid until the next dz_responder_load_zone() of the zone.
+ */
+const dz_wire_rr_t *dz_responder_zone_soa(const dz_responder_t *responder, size_t index);
 
 /* Index of the zone named `name` (presentation form) in config order, or -1. */
 long dz_responder_find_zone(const dz_responder_t *responder, const char *name);

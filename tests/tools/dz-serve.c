@@ -7,7 +7,8 @@
  * Options (repeatable where it makes sense):
  *   --listen ADDR[@PORT]        UDP and TCP address (port 0 picks a free one)
  *   --key ALG:NAME:SECRET       TSIG key
- *   --secondary "ADDR@PORT [key NAME]"   gets NOTIFY on each new serial
+ *   --secondary "ADDR@PORT [key NAME]"   gets NOTIFY on each new serial, and
+ *                               may query, as the daemon configures it
  *   --allow-transfer RULE       transfer ACL rule ("127.0.0.1 key NAME")
  *   --allow-notify RULE, --allow-query RULE
  *   --tcp-clients N, --tcp-idle-ms N, --notify-retry-ms N
@@ -566,9 +567,17 @@ main(int argc, char **argv)
 	if (dz_mkdir_p(state, 0755, &err) != DZ_OK ||
 	    dz_server_config_add_zone(&config, zone_name, state, &zone, &err) != DZ_OK)
 		goto fail;
-	for (size_t i = 0; i < n_secondaries; i++)
+	for (size_t i = 0; i < n_secondaries; i++) {
 		if (dz_server_zone_add_secondary(zone, secondaries[i], &err) != DZ_OK)
 			goto fail;
+		/* Secondaries may query, as dz_server_config_from_config() allows them. */
+		char host[DZ_SERVER_ADDRESS_TEXT_MAX];
+		dz_server_address_format((const struct sockaddr *)&zone->secondaries[i].address.address,
+					 host, sizeof(host));
+		host[strcspn(host, "#")] = '\0';
+		if (dz_acl_add(&zone->query_acl, host, &err) != DZ_OK)
+			goto fail;
+	}
 	for (size_t i = 0; i < n_transfer; i++)
 		if (dz_acl_add(&zone->transfer_acl, transfer[i], &err) != DZ_OK)
 			goto fail;

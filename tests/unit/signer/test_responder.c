@@ -341,6 +341,51 @@ responder_axfr_merges_diffs(void **state)
 	assert_int_equal(text_serial, 1);
 }
 
+static void
+responder_badvers_for_edns1(void **state)
+{
+	struct fixture *f = *state;
+	dz_server_zone_config_t *zone = &f->config.zones[0];
+
+	assert_int_equal(dz_acl_add(&zone->query_acl, "127.0.0.1", NULL), DZ_OK);
+	publish(f, version1, DZ_OK);
+	assert_int_equal(dz_responder_load_zone(f->responder, 0, NULL, NULL), DZ_OK);
+
+	/* RFC 6891 section 6.1.3: BADVERS (16) is 0 in the header and 1 in the OPT RR. */
+	ldns_pkt *reply = udp_query(f, LDNS_RR_TYPE_SOA, 1);
+	assert_int_equal(ldns_pkt_get_rcode(reply), 0);
+	assert_int_equal(ldns_pkt_edns_extended_rcode(reply), 1);
+	assert_int_equal(ldns_pkt_edns_version(reply), 0);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(reply)), 0);
+	ldns_pkt_free(reply);
+
+	reply = udp_query(f, LDNS_RR_TYPE_SOA, 0);
+	assert_int_equal(ldns_pkt_get_rcode(reply), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_edns_extended_rcode(reply), 0);
+	assert_int_equal(answer_soa_serial(reply), 1);
+	ldns_pkt_free(reply);
+}
+
+static void
+responder_empty_query_acl_refuses(void **state)
+{
+	struct fixture *f = *state;
+	dz_server_zone_config_t *zone = &f->config.zones[0];
+
+	publish(f, version1, DZ_OK);
+	assert_int_equal(dz_responder_load_zone(f->responder, 0, NULL, NULL), DZ_OK);
+	ldns_pkt *reply = udp_query(f, LDNS_RR_TYPE_SOA, -1);
+	assert_int_equal(ldns_pkt_get_rcode(reply), LDNS_RCODE_REFUSED);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(reply)), 0);
+	ldns_pkt_free(reply);
+
+	assert_int_equal(dz_acl_add(&zone->query_acl, "127.0.0.0/8", NULL), DZ_OK);
+	reply = udp_query(f, LDNS_RR_TYPE_SOA, -1);
+	assert_int_equal(ldns_pkt_get_rcode(reply), LDNS_RCODE_NOERROR);
+	assert_int_equal(answer_soa_serial(reply), 1);
+	ldns_pkt_free(reply);
+}
+
 int
 main(void)
 {
@@ -349,6 +394,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(responder_serves_journal_ahead_of_snapshot, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(responder_axfr_merges_diffs, setup, teardown),
+		cmocka_unit_test_setup_teardown(responder_badvers_for_edns1, setup, teardown),
+		cmocka_unit_test_setup_teardown(responder_empty_query_acl_refuses, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
