@@ -270,7 +270,7 @@ fill_slots(planner_t *pl, size_t *assigned, bool *all_filled)
 
 /* Start due rollovers of slot keys; returns false on ENOMEM. */
 static bool
-roll_slots(planner_t *pl, const size_t *assigned)
+roll_slots(planner_t *pl, size_t *assigned)
 {
 	const dz_policy_t *policy = pl->policy;
 
@@ -316,6 +316,7 @@ roll_slots(planner_t *pl, const size_t *assigned)
 		start_use(pl, k, publish, active);
 		link_keys(a, k);
 		a->goal = DZ_GOAL_HIDDEN;
+		assigned[c] = s;
 		dz_key_rollover_start_t started = { a->number, k->number, requested };
 		if (!RUN_PUSH(pl->run, started, started_count, started_cap, started))
 			return false;

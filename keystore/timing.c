@@ -122,22 +122,28 @@ linked(const dz_key_t *key)
 	return key->predecessor != 0 || key->successor != 0;
 }
 
-/* Wait of a ZRRSIG move, from the change or from a later completed full re-sign. */
+/*
+ * Due time of a ZRRSIG move.  Without a full re-sign the signer replaces
+ * signatures gradually, so the move also waits for the signing delay, for
+ * every key: a key that starts signing without a predecessor is otherwise
+ * missing from RRsets not yet refreshed, and one that stops without a
+ * successor leaves its signatures in them.  A full re-sign published after
+ * the change ends that wait early.
+ */
 static dz_time_t
 zrrsig_due(const dz_key_timing_t *timing, const dz_key_t *key)
 {
 	const dz_policy_t *p = timing->policy;
 	dz_time_t changed = key->changed[DZ_REC_ZRRSIG];
-	bool resigned = key->resigned != DZ_KEY_TIME_NONE && key->resigned >= changed;
-	dz_time_t start = resigned ? key->resigned : changed;
 	int64_t wait = p->zone_propagation_delay + dz_key_ttl_data(timing, changed);
 
-	if (linked(key)) {
+	if (linked(key))
 		wait += p->retire_safety;
-		if (!resigned)
-			wait += dz_key_signing_delay(p);
-	}
-	return start + wait;
+	dz_time_t due = changed + wait + dz_key_signing_delay(p);
+	if (key->resigned != DZ_KEY_TIME_NONE && key->resigned >= changed &&
+	    key->resigned + wait < due)
+		due = key->resigned + wait;
+	return due;
 }
 
 /* Wait of a DS move: from the parent observation that follows the request. */
