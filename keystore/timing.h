@@ -20,7 +20,9 @@
  *                         re-sign was published after the change (then
  *                         measured from that re-sign, if that is earlier)
  *   DS          R->O, U->H  DprpP + TTLds, + Sret for a linked key, from
- *                         the parent observation (never from the request)
+ *                         the parent observation (never from the request;
+ *                         an absence only counts from Dreg after the
+ *                         removal request on)
  *
  * These are BIND 9's formulas (lib/dns/keymgr.c, keymgr_transition_time)
  * with two differences.  The first DNSKEY RRset also waits for the negative

@@ -648,13 +648,17 @@ check_p2_signing(oracle_t *o, dz_time_t t)
 	}
 }
 
-/* First time a key was in a published DNSKEY RRset, or DZ_TIME_NEVER. */
+/*
+ * When every cache holds a DNSKEY RRset with the key: the end of the cache
+ * life of the last version before the key's first one.  DZ_TIME_NEVER if
+ * the key was never published.
+ */
 static dz_time_t
-first_published(const oracle_t *o, int key)
+dnskey_everywhere(const oracle_t *o, int key)
 {
 	for (size_t i = 0; i < o->dnskey.count; i++) {
 		if (version_has_key(&o->dnskey.versions[i], key))
-			return o->dnskey.versions[i].published;
+			return i == 0 ? o->dnskey.versions[0].published : cache_end(&o->dnskey, i - 1);
 	}
 	return DZ_TIME_NEVER;
 }
@@ -719,13 +723,13 @@ check_p4(oracle_t *o)
 						  o->keys[named[n]].tag);
 			}
 		}
-		for (size_t n = 0; n < named_count; n++) {
-			dz_time_t first = first_published(o, named[n]);
-			if (o->params.publish_interval > 0 && first + o->params.publish_interval > t)
+		for (size_t n = 0; n < named_count && !o->params.allow_unpublished_cds; n++) {
+			dz_time_t everywhere = dnskey_everywhere(o, named[n]);
+			if (everywhere > t)
 				violation(o, ORACLE_P4,
-					  "P4 at %" PRId64 ": CDS names key %u published at %" PRId64
-					  ", less than the publication interval before",
-					  t, o->keys[named[n]].tag, first);
+					  "P4 at %" PRId64 ": CDS names key %u, whose DNSKEY is not in "
+					  "every cache before %" PRId64,
+					  t, o->keys[named[n]].tag, everywhere);
 		}
 		if (d->exists) {
 			bool signed_by_parent_key = false;

@@ -19,7 +19,9 @@
  *       that insists on every DNSKEY algorithm, see no bogus data either
  *   P4  CDS and CDNSKEY name only published keys, agree with each other,
  *       are signed by a key the parent's DS points to, and name no key
- *       published for less than the publication interval
+ *       whose DNSKEY some cache may still lack (the rollover specification
+ *       asks for the publication interval IpubC; this is IpubC without the
+ *       publish safety margin, measured on the recorded TTLs)
  *   P7  no deleted key appears in any cacheable or later version
  *
  * Signatures are symbolic: a signature names its signer's public key and
@@ -41,9 +43,8 @@ typedef struct oracle oracle_t;
 
 typedef struct oracle_params {
 	const char *zone;	      /* owner of DNSKEY and DS, with trailing dot */
-	int64_t dprp_child;	      /* longest time a secondary lags the primary */
-	int64_t dprp_parent;	      /* longest time a parent server lags its registry */
-	int64_t publish_interval;     /* IpubC for P4; 0 skips that check */
+	int64_t dprp_child;	      /* maximum time a secondary lags the primary */
+	int64_t dprp_parent;	      /* maximum time a parent server lags its registry */
 	int64_t skew;		      /* P1 also with the validator's clock off by +-skew */
 	uint32_t negative_ttl;	      /* TTL of the zone's "no DNSKEY" answer before signing */
 	uint32_t parent_negative_ttl; /* TTL of the parent's "no DS" answer */

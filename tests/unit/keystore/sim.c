@@ -35,6 +35,7 @@ typedef struct stored_sig {
 typedef struct rrset {
 	const char *name;
 	uint32_t ttl;
+	uint32_t base_ttl; /* TTL in the zone source; published capped by max-zone-ttl */
 	bool dynamic;
 	stored_sig_t sigs[MAX_SIGS];
 	size_t sig_count;
@@ -95,6 +96,7 @@ struct sim {
 	stored_sig_t dnskey_sigs[MAX_SIGS];
 	size_t dnskey_sig_count;
 	uint64_t dnskey_content;
+	uint32_t dnskey_ttl;
 	bool dnskey_recorded;
 	dz_buf_t last_cds;
 	dz_buf_t last_cdnskey;
@@ -263,11 +265,6 @@ sim_create(const sim_params_t *params)
 		.zone = "example.com.",
 		.dprp_child = sim->dprp_child,
 		.dprp_parent = max_lag,
-		.publish_interval = params->cds_before_dnskey
-					    ? 0
-					    : params->policy->zone_propagation_delay +
-						      params->policy->dnskey_ttl +
-						      params->policy->publish_safety,
 		.skew = params->skew,
 		.strict_ds_algorithms = params->strict_algorithms,
 		.every_dnskey_algorithm = params->strict_algorithms,
@@ -284,6 +281,7 @@ sim_create(const sim_params_t *params)
 		r->name = sets[i].name;
 		r->dynamic = sets[i].dynamic;
 		r->ttl = ttls[i];
+		r->base_ttl = i == 0 ? UINT32_MAX : ttls[i];
 		r->oracle_id = oracle_add_data(sim->oracle, r->name, r->ttl);
 		r->stagger = params->policy->signature_jitter * i / DATA_SETS;
 	}
@@ -401,8 +399,10 @@ publish_dnskey(sim_t *sim, const dz_keyset_t *ks, dz_time_t t)
 	for (size_t i = 0; i < sim->dnskey_sig_count; i++)
 		old_signers = hash_bytes(old_signers, sim->dnskey_sigs[i].signer.public_key,
 					 sim->dnskey_sigs[i].signer.public_key_len);
-	if (!changed && !due && signers == old_signers && sim->dnskey_recorded)
+	if (!changed && !due && signers == old_signers && sim->dnskey_recorded &&
+	    sim->dnskey_ttl == sim->policy.dnskey_ttl)
 		return;
+	sim->dnskey_ttl = sim->policy.dnskey_ttl;
 
 	memcpy(sim->dnskeys, keys, n * sizeof(keys[0]));
 	sim->dnskey_count = n;
@@ -479,8 +479,12 @@ publish_data(sim_t *sim, rrset_t *r, const dz_keyset_t *ks, dz_time_t t, bool fu
 	bool due = r->sig_count > 0 &&
 		   earliest_expiration(r->sigs, r->sig_count) - t <= sim->policy.signature_refresh;
 	bool changed = false;
+	/* The zone loader caps TTLs at max-zone-ttl; "max-ttl" follows it up and down. */
+	uint32_t ttl = r->base_ttl < sim->policy.max_zone_ttl ? r->base_ttl : sim->policy.max_zone_ttl;
+	bool new_ttl = ttl != r->ttl;
 
-	if (r->dynamic || full || due || missing_algorithm(r, ks, t)) {
+	r->ttl = ttl;
+	if (r->dynamic || full || due || new_ttl || missing_algorithm(r, ks, t)) {
 		r->sig_count = 0;
 		for (size_t i = 0; i < ks->count && r->sig_count < MAX_SIGS; i++) {
 			if (!ks->keys[i].sign_zone)
@@ -936,7 +940,11 @@ assign_labels(sim_t *sim)
 		if (k->standby || strcmp(sim_label(sim, k->number), "?") != 0)
 			continue;
 		unsigned same_role = 0;
-		const char *role = k->role == DZ_ROLE_KSK ? "KSK" : k->role == DZ_ROLE_ZSK ? "ZSK" : "CSK";
+		const char *role = "CSK";
+		if (k->role == DZ_ROLE_KSK)
+			role = "KSK";
+		else if (k->role == DZ_ROLE_ZSK)
+			role = "ZSK";
 		for (size_t j = 0; j < sim->label_count; j++)
 			same_role += strncmp(sim->labels[j].text, role, 3) == 0;
 		sim->labels = grow_array(sim->labels, sim->label_count, sizeof(*sim->labels));
@@ -1147,6 +1155,22 @@ sim_describe(sim_t *sim, dz_time_t from, dz_time_t until, char *out, size_t cap)
 	}
 	free(lines);
 	return n;
+}
+
+void
+sim_print_transitions(sim_t *sim, FILE *out)
+{
+	static char text[1 << 16];
+	dz_time_t last = DZ_TIME_NEVER;
+
+	for (size_t i = 0; i < sim->transition_count; i++) {
+		dz_time_t t = sim->transitions[i].time;
+		if (t == last)
+			continue;
+		last = t;
+		sim_describe(sim, t, t, text, sizeof(text));
+		fprintf(out, "+%" PRId64 "s: %s\n", t - sim->params.start, text);
+	}
 }
 
 unsigned

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/policy.h"
 #include "keystore/manager.h"
@@ -85,6 +86,9 @@ dz_time_t sim_now(const sim_t *sim);
  * Returns the number of transitions.
  */
 size_t sim_describe(sim_t *sim, dz_time_t from, dz_time_t until, char *out, size_t cap);
+
+/* Print every transition, one line per time, as offsets from the start. */
+void sim_print_transitions(sim_t *sim, FILE *out);
 
 /* Run the oracle over everything recorded up to now. */
 unsigned sim_check(sim_t *sim, oracle_report_t *report);
