@@ -89,8 +89,19 @@ dz_result_t dz_loader_add_wire(dz_loader_t *loader, const uint8_t *owner, size_t
 			       uint16_t rdata_len, const char *file, unsigned line);
 
 /*
- * Run the checks of the whole zone and, for signed input, attach the
- * signatures read before their RRsets and mark every RRset as signed.
+ * Delete one RR given in wire form, with the checks of dz_loader_add_wire
+ * (DNSSEC records cannot be deleted: the signer makes them).  An RR that
+ * is not in the zone is a warning.
+ */
+dz_result_t dz_loader_delete_wire(dz_loader_t *loader, const uint8_t *owner, size_t owner_len,
+				  uint16_t type, uint16_t rr_class, const uint8_t *rdata,
+				  uint16_t rdata_len, const char *file, unsigned line);
+
+/*
+ * Run the checks of the zone on the names changed since the zone's dirty
+ * list was last cleared (every name of a freshly loaded zone) and, for
+ * signed input, attach the signatures read before their RRsets and mark
+ * every RRset as signed.
  * Returns DZ_EZONE when any error was found (err has the first one and the
  * count), DZ_OK otherwise.
  */

@@ -36,7 +36,7 @@ flush_wire(writer_t *w)
 			break;
 		}
 		ldns_buffer_clear(w->text);
-		if (ldns_rr2buffer_str_fmt(w->text, ldns_output_format_default, rr) != LDNS_STATUS_OK) {
+		if (ldns_rr2buffer_str_fmt(w->text, ldns_output_format_nocomments, rr) != LDNS_STATUS_OK) {
 			w->result = dz_error_set(w->err, DZ_EINTERNAL,
 						 "zone %s: a record cannot be printed", w->zone->origin_text);
 		} else if (fwrite(ldns_buffer_begin(w->text), 1, ldns_buffer_position(w->text), w->fp) !=

@@ -21,12 +21,6 @@ static const struct {
 	[DZ_TSIG_HMAC_SHA512] = { "hmac-sha512", "SHA512", 64 },
 };
 
-const char *
-dz_tsig_algorithm_name(dz_tsig_algorithm_t algorithm)
-{
-	return algorithms[algorithm].name;
-}
-
 size_t
 dz_tsig_mac_size(dz_tsig_algorithm_t algorithm)
 {

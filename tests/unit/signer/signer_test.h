@@ -36,10 +36,13 @@ void test_add_rr(dz_zone_t *zone, const char *text);
 void test_delete_rr(dz_zone_t *zone, const char *text);
 
 /*
- * A key set of one CSK (flags 257, signs everything, CDS published) made
- * by OpenSSL, and a backend that signs with it.  Free with test_keys_free.
+ * A key set made by OpenSSL: with count 2 a KSK (flags 257, signs the key
+ * RRsets, CDS published) and a ZSK (flags 256, signs the rest), otherwise
+ * `count` CSKs.  test_backend() signs with them.  Free with test_keys_free.
  */
 void test_keys_create(dz_keyset_t *keys, size_t count);
+/* The same with the private keys kept in the PEM file `path` (read when it exists). */
+void test_keys_create_from(dz_keyset_t *keys, size_t count, const char *path);
 void test_keys_free(dz_keyset_t *keys);
 dz_sign_backend_t test_backend(void);
 
