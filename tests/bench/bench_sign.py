@@ -144,7 +144,8 @@ def bench_bind(zone, workdir, cores):
         args = ["dnssec-signzone", "-q", *([] if verify else ["-P"]), "-S", "-K", keys,
                 "-3", "-", "-H", "0", "-n", cores, "-O", "full", "-o", ORIGIN, "-f", out, zone]
         label = "dnssec-signzone" + ("" if verify else " -P")
-        m = timed(label, args, output=out)
+        # dnssec-signzone writes a dsset file into its working folder.
+        m = timed(label, args, output=out, cwd=workdir)
         m.note = f"-n {cores}" + (", verifies its output" if verify else ", no verification")
         results.append(m)
     return results
