@@ -252,6 +252,18 @@ def bench_danezone(danezone, zone, workdir, module, cores):
     return None, None, "`danezone sign` exists but this script does not run it yet"
 
 
+def built_with_sanitizers(builddir):
+    """Whether config.log shows that the build was configured with sanitizers."""
+    try:
+        with open(os.path.join(builddir, "config.log"), encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("  $ "):
+                    return "--enable-sanitizers" in line or "--enable-fuzzing" in line
+    except OSError:
+        pass
+    return False
+
+
 # ---- report ------------------------------------------------------------
 
 
@@ -320,6 +332,9 @@ def main():
     os.makedirs(workdir, exist_ok=True)
     print(f"danezone signing benchmark: {cores} cores, work folder {workdir}")
     print(f"started {time.strftime('%Y-%m-%dT%H:%M:%S%z')}; compare ratios, not absolute times")
+    if built_with_sanitizers(args.builddir):
+        print("WARNING: danezone in this build folder has sanitizers, which slow it down several "
+              "times; configure a build without --enable-sanitizers for figures to report")
     try:
         for names in args.names:
             base = os.path.join(workdir, f"z{names}")
