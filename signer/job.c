@@ -10,12 +10,9 @@
 #include "signer/diff.h"
 #include "signer/job.h"
 #include "signer/output.h"
-#include "signer/source.h"
 #include "signer/rrsig.h"
 #include "signer/sync.h"
-
-/* TTL of records without one before any $TTL (ldns's default). */
-#define DEFAULT_TTL 3600
+#include "zones/zonefile.h"
 
 static double
 monotonic_seconds(void)
@@ -35,6 +32,7 @@ load_file(const dz_sign_job_t *job, const char *path, bool signed_input, dz_zone
 	dz_zone_t *zone = NULL;
 	dz_loader_t loader;
 	dz_load_options_t options = job->load;
+	dz_zonefile_options_t read_options;
 	dz_result_t result;
 
 	if (ldns_str2rdf_dname(&origin, job->origin) != LDNS_STATUS_OK)
@@ -50,7 +48,9 @@ load_file(const dz_sign_job_t *job, const char *path, bool signed_input, dz_zone
 		dz_zone_destroy(zone);
 		return dz_error_set(err, result, "out of memory");
 	}
-	result = dz_source_read(path, zone->origin_text, DEFAULT_TTL, dz_loader_add, &loader, err);
+	/* TTLs follow the reader's rules: $TTL, the previous record's TTL, the SOA MINIMUM. */
+	dz_zonefile_options_init(&read_options);
+	result = dz_zonefile_read(path, zone->origin_text, &read_options, dz_loader_add, &loader, err);
 	if (result == DZ_OK)
 		result = dz_loader_finish(&loader, err);
 	if (result == DZ_OK && extra != NULL)
@@ -75,7 +75,8 @@ load_file(const dz_sign_job_t *job, const char *path, bool signed_input, dz_zone
 }
 
 static dz_result_t
-apply_diff(const dz_sign_job_t *job, dz_zone_t *zone, size_t *records, dz_error_t *err)
+apply_diff(const dz_sign_job_t *job, const char *path, dz_zone_t *zone, size_t *records,
+	   dz_error_t *err)
 {
 	dz_loader_t loader;
 	dz_load_options_t options = job->load;
@@ -86,7 +87,7 @@ apply_diff(const dz_sign_job_t *job, dz_zone_t *zone, size_t *records, dz_error_
 	result = dz_loader_init(&loader, zone, &options);
 	if (result != DZ_OK)
 		return dz_error_set(err, result, "out of memory");
-	result = dz_diff_apply_file(&loader, job->diff, err);
+	result = dz_diff_apply_file(&loader, path, err);
 	if (result == DZ_OK)
 		result = dz_loader_finish(&loader, err);
 	*records += loader.records;
@@ -138,8 +139,9 @@ dz_sign_job_run(const dz_sign_job_t *job, dz_sign_job_report_t *report, dz_error
 	dz_buf_init(&ixfr);
 	if (job->input == NULL && (job->previous == NULL || job->diff == NULL))
 		return dz_error_set(err, DZ_EINVAL, "an input zone file is needed, or a previous signed zone and a diff");
-	if (job->ixfr_out != NULL && job->previous == NULL)
-		return dz_error_set(err, DZ_EINVAL, "an IXFR difference needs the previous signed zone");
+	if (job->ixfr_out != NULL && job->previous == NULL && job->incremental == NULL)
+		return dz_error_set(err, DZ_EINVAL,
+				    "an IXFR difference needs the previous signed zone or an incremental run");
 
 	t = monotonic_seconds();
 	if (job->previous == NULL) {
@@ -159,7 +161,7 @@ dz_sign_job_run(const dz_sign_job_t *job, dz_sign_job_report_t *report, dz_error
 		} else if (result == DZ_OK) {
 			result = extra_from_previous(job, zone, &extra);
 			if (result == DZ_OK && job->diff != NULL)
-				result = apply_diff(job, zone, &report->records_read, err);
+				result = apply_diff(job, job->diff, zone, &report->records_read, err);
 		}
 	}
 	report->seconds_load = monotonic_seconds() - t;
@@ -186,6 +188,26 @@ dz_sign_job_run(const dz_sign_job_t *job, dz_sign_job_report_t *report, dz_error
 		result = dz_changes_finish(zone->changes, &ixfr, &report->changes, err);
 		if (result != DZ_OK)
 			goto cleanup;
+	}
+	if (job->incremental != NULL) {
+		/* The daemon's path: changes applied to the signed tree in memory. */
+		ixfr.len = 0;
+		t = monotonic_seconds();
+		if (dz_changes_start(zone) == NULL)
+			result = dz_error_set(err, DZ_ENOMEM, "out of memory");
+		if (result == DZ_OK)
+			result = apply_diff(job, job->incremental, zone, &report->records_read, err);
+		params.full = false;
+		params.full_check = false;
+		params.now = job->now;
+		if (result == DZ_OK)
+			result = dz_update_zone(zone, &params, &report->incremental, err);
+		if (result == DZ_OK)
+			result = dz_changes_finish(zone->changes, &ixfr, &report->changes, err);
+		report->seconds_incremental = monotonic_seconds() - t;
+		if (result != DZ_OK)
+			goto cleanup;
+		report->incremental_done = true;
 	}
 
 	t = monotonic_seconds();

@@ -3,14 +3,18 @@
  * keys and a sign service.
  *
  * Three ways in:
- *   input only               load and validate the unsigned zone, sign it in full;
- *   previous + input         load the previous signed zone (its signatures
- *                            stay while valid), make its unsigned data equal
- *                            the input, sign what changed or is due;
- *   previous + diff          load the previous signed zone and apply a file
- *                            of changes (signer/diff.h), sign what changed.
+ *   - input only: load and validate the unsigned zone and sign it in full.
+ *   - previous + input: load the previous signed zone, whose signatures stay
+ *     while valid, make its unsigned data equal the input, and sign what
+ *     changed or is due.
+ *   - previous + diff: load the previous signed zone, apply a file of
+ *     changes (signer/diff.h) and sign what changed.
  * With a previous zone the difference to it can be written in IXFR order.
- * Nothing is written when any step fails.
+ * An `incremental` changes file is then applied to the signed zone in
+ * memory and signed again, as the daemon does for each change: the output
+ * is that second version, the IXFR difference is between the two, and the
+ * report times the second run alone.  Nothing is written when any step
+ * fails.
  */
 #ifndef DZ_SIGNER_JOB_H
 #define DZ_SIGNER_JOB_H
@@ -33,6 +37,7 @@ typedef struct dz_sign_job {
 	const char *input;    /* unsigned zone file, or NULL with previous + diff */
 	const char *previous; /* previous signed zone file, or NULL */
 	const char *diff;     /* changes file, or NULL */
+	const char *incremental; /* changes file applied in memory after signing, or NULL */
 	const char *output;   /* signed zone file to write, or NULL to write none */
 	const char *ixfr_out; /* IXFR difference file to write, or NULL */
 	const dz_policy_t *policy;
@@ -45,7 +50,10 @@ typedef struct dz_sign_job {
 
 typedef struct dz_sign_job_report {
 	dz_update_result_t update;
-	dz_changes_summary_t changes; /* with a previous zone */
+	dz_changes_summary_t changes; /* with a previous zone or an incremental run */
+	bool incremental_done;
+	dz_update_result_t incremental;	/* the in-memory run of `incremental` */
+	double seconds_incremental;	/* applying the changes and signing them */
 	size_t records_read;
 	size_t rrsets_synced;
 	double seconds_load;

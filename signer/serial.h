@@ -28,7 +28,8 @@ uint32_t dz_serial_add(uint32_t a, uint32_t n);
  * KEEP uses `input` and fails with DZ_ESTATE unless it is greater than the
  * previous; INCREMENT uses previous + 1 (input without a previous);
  * UNIXTIME and DATECOUNTER use `now` (YYYYMMDDnn in UTC for the latter), or
- * previous + 1 (input + 1 without a previous) when that is not larger.
+ * previous + 1 when that is not larger; without a previous they keep the
+ * input when `now` is not larger than it.
  */
 dz_result_t dz_serial_next(dz_serial_policy_t policy, uint32_t input, bool have_previous,
 			   uint32_t previous, dz_time_t now, uint32_t *serial, dz_error_t *err);

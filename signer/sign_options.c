@@ -184,6 +184,12 @@ invalid:
 			    o->value);
 }
 
+const char *
+dz_sign_option_name(size_t i)
+{
+	return i < DZ_ARRAY_SIZE(options) ? options[i].name : NULL;
+}
+
 void
 dz_sign_options_usage(FILE *out)
 {

@@ -26,6 +26,9 @@ dz_result_t dz_sign_option_set(dz_policy_t *policy, const char *name, const char
 /* Whether `name` is a policy value of the table. */
 bool dz_sign_option_exists(const char *name);
 
+/* Name of the i-th value of the table, or NULL past the end (to build option tables). */
+const char *dz_sign_option_name(size_t i);
+
 /* Print "  --NAME VALUE   help" for every value, for usage texts. */
 void dz_sign_options_usage(FILE *out);
 

@@ -397,7 +397,7 @@ dz_tsig_sign(dz_tsig_context_t *ctx, uint8_t *msg, size_t *len, size_t cap, dz_t
 	if (error == DZ_TSIG_BADTIME) {
 		/*
 		 * The response keeps the request's Time Signed so that the client can
-		 * check its MAC, and tells our time in Other Data (RFC 8945 section 5.2.3).
+		 * check its MAC, and carries our time in Other Data (RFC 8945 section 5.2.3).
 		 */
 		vars.time_signed = ctx->request_time;
 		dz_wire_put_u16(other, (uint16_t)((uint64_t)now >> 32));

@@ -2,7 +2,9 @@
  * fuzz_dns_message.c -- libFuzzer target for the DNS message handler.
  *
  * The first input byte selects the transport and source address (bit 0:
- * TCP, bit 1: IPv6); the rest is the request.  The responder serves a small
+ * TCP, bit 1: IPv6) and whether the target signs the request with the
+ * TSIG key before handling it (bit 2), so that the paths behind a valid
+ * MAC are reached; the rest is the request.  The responder serves a small
  * published zone with a journal of one entry, a TSIG key "xfr." and access
  * lists that allow everyone, so that SOA, AXFR, IXFR and NOTIFY paths all
  * run.  Transfers are driven to their end.
@@ -21,12 +23,14 @@
 #include "common/log.h"
 #include "signer/publish.h"
 #include "signer/responder.h"
+#include "signer/tsig.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static dz_server_config_t config;
 static dz_responder_t *responder;
 static uint8_t out[DZ_WIRE_MESSAGE_MAX + 2];
+static uint8_t request[DZ_WIRE_MESSAGE_MAX + 2];
 
 static const char *const version1[] = {
 	"example.com. 3600 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300",
@@ -133,14 +137,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		v4->sin_port = htons(5300);
 	}
 	dz_transport_t transport = (data[0] & 1) ? DZ_TRANSPORT_TCP : DZ_TRANSPORT_UDP;
-	/* A time near the seed corpus's TSIG so that the MAC check is reached. */
-	dz_responder_handle(responder, transport, (struct sockaddr *)&source, data + 1, size - 1,
+	size_t len = size - 1;
+	if (len > DZ_WIRE_MESSAGE_MAX)
+		len = DZ_WIRE_MESSAGE_MAX;
+	memcpy(request, data + 1, len);
+	if ((data[0] & 4) && len >= DZ_WIRE_HEADER_SIZE) {
+		dz_tsig_context_t tsig;
+		dz_tsig_context_init(&tsig, &config.keys[0]);
+		dz_tsig_sign(&tsig, request, &len, sizeof(request), 1700000000, 0);
+	}
+	dz_responder_handle(responder, transport, (struct sockaddr *)&source, request, len,
 			    1700000000, out, sizeof(out), &response);
 	if (response.kind == DZ_RESPONSE_TRANSFER) {
 		bool done = false;
 		for (int i = 0; i < 1000 && !done; i++) {
-			size_t len = 0;
-			if (dz_transfer_next(response.transfer, out, DZ_WIRE_MESSAGE_MAX, &len, &done,
+			size_t message_len = 0;
+			if (dz_transfer_next(response.transfer, out, DZ_WIRE_MESSAGE_MAX, &message_len, &done,
 					     1700000000) != DZ_OK)
 				break;
 		}

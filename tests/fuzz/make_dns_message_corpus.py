@@ -2,7 +2,7 @@
 """Write the seed corpus of fuzz_dns_message into tests/fuzz/dns_message/.
 
 Each file is one byte that selects the transport (bit 0: TCP, bit 1: IPv6
-source) followed by a DNS request.  Run it again after changing the list;
+source, bit 2: the target signs the request) followed by a DNS request.  Run it again after changing the list;
 the files are committed.
 """
 import os
@@ -16,7 +16,7 @@ import dns.tsigkeyring
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dns_message")
 KEYRING = dns.tsigkeyring.from_text({"xfr": ("hmac-sha256", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")})
-UDP, TCP, V6 = 0, 1, 2
+UDP, TCP, V6, SIGN = 0, 1, 2, 4
 
 
 def query(qtype, zone="example.com.", serial=None, edns=False, tsig=None, opcode=None):
@@ -41,6 +41,10 @@ def main():
         "axfr_tcp": bytes([TCP]) + query("AXFR"),
         "axfr_udp": bytes([UDP]) + query("AXFR"),
         "axfr_tsig_tcp": bytes([TCP]) + query("AXFR", tsig="hmac-sha256"),
+        "axfr_signed_by_target": bytes([TCP | SIGN]) + query("AXFR"),
+        "ixfr_signed_by_target": bytes([TCP | SIGN]) + query("IXFR", serial=1),
+        "ixfr_udp_signed_by_target": bytes([UDP | SIGN]) + query("IXFR", serial=1, edns=True),
+        "notify_signed_by_target": bytes([UDP | SIGN]) + query("SOA", opcode=dns.opcode.NOTIFY),
         "ixfr_tcp": bytes([TCP]) + query("IXFR", serial=1),
         "ixfr_udp_edns": bytes([UDP]) + query("IXFR", serial=1, edns=True),
         "ixfr_current": bytes([TCP]) + query("IXFR", serial=2),

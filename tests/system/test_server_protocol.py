@@ -1,7 +1,7 @@
 """The DNS server against clients: TSIG and access lists on transfers,
 IXFR over UDP and TCP, NOTIFY retries, malformed packets and TCP limits.
 
-The clients are dig, kdig and dnspython; expected answers come from the
+The clients are dig, kdig and dnspython.  Expected responses come from the
 RFCs (1995, 1996, 5936, 8945), not from danezone's own output.
 """
 import base64
@@ -85,7 +85,8 @@ def test_axfr_tsig_with_dig_and_kdig(tmp_path, signed, dz_serve):  # noqa: F811
 
     out = run(["kdig", "@127.0.0.1", "-p", str(server.port), "AXFR", ZONE,
                "-y", f"hmac-sha256:{KEY_NAME}:{KEY_SECRET}", "+timeout=5"], check=False).stdout
-    assert "TSIG" in out and "NOERROR" in out, out
+    assert "TSIG" in out, out
+    assert "NOERROR" in out, out
     assert ";; ERROR" not in out, out
     assert axfr_records(server.port, KEYRING, KEY_NAME) == zone_records(zone_file)
 
@@ -172,11 +173,13 @@ def test_ixfr_answers(tmp_path, signed, dz_serve):  # noqa: F811
 
     # A current client gets the SOA alone; an older serial that the journal lacks gets the whole zone.
     rrs = answer_rrs(ixfr(3, udp=True))
-    assert len(rrs) == 1 and rrs[0][2].serial == 3
+    assert [rdata.serial for _, _, rdata in rrs] == [3]
+    # A serial after ours (RFC 1982) also means the client is current.
     rrs = answer_rrs(ixfr(77, udp=False))
-    assert len(rrs) == 1 and rrs[0][2].serial == 3
+    assert [rdata.serial for _, _, rdata in rrs] == [3]
     rrs = answer_rrs(ixfr(0, udp=False))
-    assert rrs[0][2].serial == 3 and rrs[-1][2].serial == 3
+    assert rrs[0][2].serial == 3
+    assert rrs[-1][2].serial == 3
     assert len(rrs) == len(zone_records(v3)) + 1
 
     # Over UDP the NSEC3 chain swap does not fit, so only the SOA comes back (RFC 1995 section 2).
@@ -186,7 +189,7 @@ def test_ixfr_answers(tmp_path, signed, dz_serve):  # noqa: F811
 
 
 def test_notify_retried_until_acknowledged(tmp_path, signed, dz_serve):  # noqa: F811
-    """A fake secondary ignores the first two NOTIFYs and answers the third."""
+    """A fake secondary ignores the first two NOTIFYs and acknowledges the third."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(30)
@@ -261,6 +264,28 @@ def test_requests_other_than_transfers(tmp_path, signed, dz_serve):  # noqa: F81
     assert response.answer[0][0].serial == 1
 
 
+def test_access_lists_by_address_and_key(tmp_path, signed, dz_serve):  # noqa: F811
+    """127.0.0.2 is loopback too, so the tests can send from a second source address."""
+    server = start(dz_serve, signed.sign(1), "--allow-query", "127.0.0.1")
+
+    def soa_from(source):
+        query = dns.message.make_query(ZONE, "SOA")
+        return dns.query.udp(query, "127.0.0.1", port=server.port, timeout=5, source=source)
+
+    assert soa_from("127.0.0.1").rcode() == dns.rcode.NOERROR
+    assert soa_from("127.0.0.2").rcode() == dns.rcode.REFUSED
+
+    # Transfers need both the address 127.0.0.1 and the key.
+    def axfr_from(source):
+        query = dns.message.make_query(ZONE, "AXFR")
+        query.use_tsig(KEYRING, keyname=KEY_NAME)
+        return dns.query.tcp(query, "127.0.0.1", port=server.port, timeout=5, source=source)
+
+    assert axfr_from("127.0.0.1").rcode() == dns.rcode.NOERROR
+    assert axfr_from("127.0.0.2").rcode() == dns.rcode.REFUSED
+    assert "refused AXFR from 127.0.0.2" in server.output()
+
+
 def test_malformed_packets_keep_serving(tmp_path, signed, dz_serve):  # noqa: F811
     server = start(dz_serve, signed.sign(1))
     good = dns.message.make_query(ZONE, "SOA").to_wire()
@@ -277,6 +302,7 @@ def test_malformed_packets_keep_serving(tmp_path, signed, dz_serve):  # noqa: F8
                          + b"\x00\x00\xfa\x00\xff\x00\x00\x00\x00\x00\x00" + b"\x00\x00\x29\x10\x00\x00\x00\x00\x00\x00\x00",
         "response": struct.pack(">HHHHHH", 0x4242, 0x8000, 1, 0, 0, 0) + good[12:],
         "random": bytes(range(256)) * 4,
+        "oversized": good + b"\x00" * 20000,
     }
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(1)
@@ -292,7 +318,8 @@ def test_malformed_packets_keep_serving(tmp_path, signed, dz_serve):  # noqa: F8
             assert reply[2] & 0x80, name
             assert reply[3] & 0x0f == dns.rcode.FORMERR, name
         else:
-            assert name in ("empty", "short header", "response", "random"), f"{name}: no reply"
+            assert name in ("empty", "short header", "response", "random", "oversized"), \
+                f"{name}: no reply"
         assert soa_serial(server.port) == 1, f"server stopped answering after {name}"
     sock.close()
 
@@ -347,3 +374,27 @@ def dns_tcp_serial(port):
     except (OSError, EOFError, dns.exception.DNSException):
         return None
     return response.answer[0][0].serial if response.answer else None
+
+
+def test_tcp_half_close_gets_reply(tmp_path, signed, dz_serve):  # noqa: F811
+    """A client that shuts down its sending side after the request still gets the AXFR."""
+    zone_file = signed.sign(1)
+    server = start(dz_serve, zone_file, "--allow-transfer", "127.0.0.1")
+    query = dns.message.make_query(ZONE, "AXFR").to_wire()
+    received = b""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(struct.pack(">H", len(query)) + query)
+        sock.shutdown(socket.SHUT_WR)
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    records = 0
+    while received:
+        (length,) = struct.unpack(">H", received[:2])
+        message = dns.message.from_wire(received[2:2 + length], xfr=True, origin=dns.name.from_text(ZONE))
+        records += sum(len(rrset) for rrset in message.answer)
+        received = received[2 + length:]
+    # Every record of the zone plus the closing SOA, then the server closed the connection.
+    assert records == len(zone_records(zone_file)) + 1

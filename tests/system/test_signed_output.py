@@ -13,10 +13,11 @@ from conftest import run
 from signer_helpers import (assert_validators_accept, ldns_nsec3_hash, load_zone, nsec3_owner_labels,
                           nsec_owners, parse_report, softsign)
 
-# A mail domain with the cases a signer gets wrong: glue below a cut, a
-# secure and an insecure delegation, empty non-terminals (_tcp under a mail
-# host, and one made only by a delegation), a wildcard beside an empty
-# non-terminal, a DNAME, an unknown type, upper case.
+# A mail domain with the cases a signer gets wrong.  It has glue below a
+# cut, a secure and an insecure delegation, and empty non-terminals (_tcp
+# under a mail host, and one made only by a delegation).  It also has a
+# wildcard beside an empty non-terminal, a DNAME, an unknown type and
+# upper-case names.
 ZONE = """\
 $ORIGIN example.com.
 $TTL 3600
@@ -100,7 +101,8 @@ def test_nsec_chain_owners(tmp_path, zone_file):
 
 def test_occluded_and_glue_are_kept_unsigned(tmp_path):
     # Data below a DNAME breaks RFC 6672 section 2.4, so kzonecheck rejects the
-    # zone itself; ldns and BIND check that it is kept, unsigned and unchained.
+    # zone itself.  ldns and BIND check that the data is kept, unsigned and
+    # outside the chain.
     zone_file = tmp_path / "dname.zone"
     zone_file.write_text(ZONE + "below.alias A 192.0.2.99\n")
     out = tmp_path / "signed"
@@ -176,3 +178,46 @@ def test_validation_error_names_file_and_line(tmp_path):
     assert proc.returncode != 0
     assert f"{bad}:19: www.example.com. has a CNAME beside other data (A)" in proc.stderr
     assert not out.exists()
+
+
+def test_switch_nsec_to_nsec3_in_one_version(tmp_path, zone_file):
+    keys = tmp_path / "keys.pem"
+    first = tmp_path / "v1"
+    second = tmp_path / "v2"
+    ixfr = tmp_path / "v2.ixfr"
+    softsign("example.com", zone_file, first, "--keys", "2", "--key-file", keys, "--denial", "nsec")
+    report = parse_report(softsign("example.com", zone_file, second, "--keys", "2", "--key-file",
+                                   keys, "--previous", first, "--ixfr-out", ixfr,
+                                   "--denial", "nsec3").stdout)
+    assert_validators_accept("example.com", str(second))
+    zone = load_zone("example.com.", second)
+    assert nsec_owners(zone) == []
+    assert len(nsec3_owner_labels(zone)) == len(NSEC3_NAMES)
+    # The whole old chain goes and the whole new chain comes in the same version.
+    rrs = read_wire_rrs(ixfr.read_bytes())
+    second_soa = [t for _o, t, _r in rrs].index(dns.rdatatype.SOA, 1)
+    removed = [t for _o, t, _r in rrs[1:second_soa]]
+    added = [t for _o, t, _r in rrs[second_soa + 1:]]
+    assert removed.count(dns.rdatatype.NSEC) == len(NSEC_NAMES)
+    assert added.count(dns.rdatatype.NSEC3) == len(NSEC3_NAMES)
+    assert added.count(dns.rdatatype.NSEC3PARAM) == 1
+    assert dns.rdatatype.NSEC3 not in removed
+    # Data RRsets keep their signatures: only the chain, NSEC3PARAM and the SOA are new.
+    assert report["signatures"] == len(NSEC3_NAMES) + 2
+
+
+def test_serial_policy_datecounter(tmp_path, zone_file):
+    keys = tmp_path / "keys.pem"
+    first = tmp_path / "v1"
+    second = tmp_path / "v2"
+    # 2026-01-01: the source's serial 2026010101 is already past 2026010100.
+    report = parse_report(softsign("example.com", zone_file, first, "--keys", "2", "--key-file", keys,
+                                   "--serial-policy", "datecounter", "--now", "1767225600").stdout)
+    assert report["serial"] == 2026010101
+    diff = tmp_path / "change.diff"
+    diff.write_text("+ new 3600 IN A 192.0.2.200\n")
+    report = parse_report(softsign("example.com", "-", second, "--keys", "2", "--key-file", keys,
+                                   "--previous", first, "--diff", diff, "--serial-policy",
+                                   "datecounter", "--now", "1767312000").stdout)
+    # The next day starts a new counter.
+    assert report["serial"] == 2026010200

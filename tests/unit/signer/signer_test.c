@@ -19,7 +19,7 @@
 
 #include "signer/apex.h"
 #include "signer/rrsig.h"
-#include "signer/source.h"
+#include "zones/zonefile.h"
 #include "signer/update.h"
 #include "signer_test.h"
 
@@ -66,7 +66,7 @@ test_zone_from_text(const char *origin, const char *text, const dz_load_options_
 	close(fd);
 	dz_error_init(&err);
 	assert_int_equal(dz_loader_init(&loader, zone, options), DZ_OK);
-	res = dz_source_read(path, origin, 3600, dz_loader_add, &loader, &err);
+	res = dz_zonefile_read(path, origin, NULL, dz_loader_add, &loader, &err);
 	if (res == DZ_OK)
 		res = dz_loader_finish(&loader, &err);
 	dz_loader_clear(&loader);

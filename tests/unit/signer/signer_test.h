@@ -1,7 +1,8 @@
 /*
  * signer_test.h -- helpers shared by the signer unit tests: zones from
- * text, and a sign backend with ECDSA P-256 keys made by OpenSSL in memory
- * (real signatures; the system tests use SoftHSM2 through the sign service).
+ * text, and a sign backend with ECDSA P-256 keys made by OpenSSL in memory.
+ * Its signatures are real; the system tests sign through the sign service
+ * with SoftHSM2.
  */
 #ifndef DZ_TESTS_SIGNER_TEST_H
 #define DZ_TESTS_SIGNER_TEST_H

@@ -62,6 +62,8 @@ main(int argc, char **argv)
 			job.previous = value;
 		else if (strcmp(name, "diff") == 0)
 			job.diff = value;
+		else if (strcmp(name, "incremental") == 0)
+			job.incremental = value;
 		else if (strcmp(name, "ixfr-out") == 0)
 			job.ixfr_out = value;
 		else if (strcmp(name, "drop-out-of-zone") == 0)
@@ -82,6 +84,12 @@ main(int argc, char **argv)
 	printf("serial=%u changed=%d signatures=%zu kept=%zu removed=%zu added=%zu\n",
 	       report.update.serial, report.update.changed, report.update.sign.signatures,
 	       report.update.sign.signatures_kept, report.changes.removed, report.changes.added);
+	fprintf(stderr, "load %.2f s, chain %.2f s, sign %.2f s, check %.2f s, write %.2f s, total %.2f s\n",
+		report.seconds_load, report.update.seconds_chain, report.update.sign.seconds,
+		report.update.seconds_check, report.seconds_write, report.seconds_total);
+	if (report.incremental_done)
+		fprintf(stderr, "incremental: %.3f s, %zu signatures\n", report.seconds_incremental,
+			report.incremental.sign.signatures);
 	test_keys_free(&keys);
 	dz_policy_clear(&policy);
 	return 0;
