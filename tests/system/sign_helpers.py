@@ -216,7 +216,6 @@ def check_signed_zone(signed, zone, denial, chain=None):
     choice differs from ours where the RFC allows both).
     """
     problems = []
-    origin = zone.origin
     for name, status in zone.statuses.items():
         problems += _check_name(signed, name, status)
 
@@ -232,6 +231,8 @@ def check_signed_zone(signed, zone, denial, chain=None):
 
     expected = zone.chain(denial) if chain is None else chain
     soa_name, soa_ttl, soa = signed.soa
+    if soa_name != zone.origin:
+        problems.append(f"SOA at {soa_name}, expected at the apex {zone.origin}")
     denial_ttl = min(soa_ttl, soa.minimum)  # RFC 9077
     if denial.kind == "nsec":
         problems += _check_nsec_chain(signed, expected, denial_ttl)
