@@ -55,6 +55,7 @@ class Measurement:
     rss_kb: int = 0  # peak resident set size, summed over the program's processes
     rrsigs: int = 0  # RRSIG records in the output
     note: str = ""  # why the run is missing, or extra facts
+    sign_rate: float = 0.0  # RRSIGs per second of the signing step alone, when reported
 
     @property
     def ok(self):
@@ -341,6 +342,7 @@ def bench_danezone(danezone, zone, workdir, module, cores):
     if not m.ok:
         return m, None, m.note
     stats = parse_stats(stdout)
+    m.sign_rate = float(stats.get("rrsigs_per_second", 0))
     m.note = (f"{cores} signer processes; load {float(stats.get('seconds_load', 0)):.1f} s, "
               f"sign {float(stats.get('seconds_sign', 0)):.1f} s "
               f"({float(stats.get('rrsigs_per_second', 0)):.0f}/s), "
@@ -397,8 +399,9 @@ def report(names, ours, incremental, token_rate, token_note, peers):
     if token_rate:
         share = ours.rate / token_rate
         verdict = "met" if share >= GOAL_TOKEN_SHARE else "missed"
+        step = f"; the signing step alone {ours.sign_rate / token_rate:.0%}" if ours.sign_rate else ""
         print(f"  full sign at {share:.0%} of the token's all-core rate "
-              f"(goal >= {GOAL_TOKEN_SHARE:.0%}): {verdict}")
+              f"(goal >= {GOAL_TOKEN_SHARE:.0%}): {verdict}{step}")
     knot = [m for m in peers if m.label == "kzonesign" and m.ok]
     if knot:
         verdict = "met" if ours.rss_kb <= knot[0].rss_kb else "missed"
