@@ -39,6 +39,37 @@ typedef struct dz_sign_request {
 
 typedef struct dz_sign_service dz_sign_service_t;
 
+/* From hsm/hsm.h; repeated so that signers need not include it. */
+typedef struct dz_hsm dz_hsm_t;
+struct dz_hsm_config;
+
+/*
+ * Create a service that signs in this process on the sessions of `hsm`,
+ * which the service borrows: it must outlive the service.  Each call of
+ * dz_sign_service_sign() takes one session for its whole batch, so up to
+ * dz_hsm_sessions(hsm) calls sign at the same time (from as many threads).
+ * On success the caller owns *out.
+ */
+dz_result_t dz_sign_service_create_local(dz_hsm_t *hsm, dz_sign_service_t **out,
+					 dz_error_t *err);
+
+/*
+ * Create a service of `processes` signer processes, forked now.  Each loads
+ * the module, logs in to the token of `config` with one session and serves
+ * typed requests over a socketpair.  The processes start one after the
+ * other and creation stops at the first that fails, so a wrong PIN is tried
+ * once, not once per process.  Batches are split across the processes and
+ * pipelined; several threads may sign at once.
+ *
+ * Call it before this process starts threads of its own (fork() copies only
+ * the calling thread).  The module may already be loaded here: the
+ * children initialise it again.  On success the caller owns *out; destroying
+ * it ends the processes.
+ */
+dz_result_t dz_sign_service_create_processes(const struct dz_hsm_config *config,
+					     unsigned processes, dz_sign_service_t **out,
+					     dz_error_t *err);
+
 /*
  * Sign `count` requests, in parallel where the service can.  Returns DZ_OK
  * when every request succeeded; otherwise the first failure, with err

@@ -1,0 +1,554 @@
+/*
+ * sign_process.c -- the multi-process sign service.
+ *
+ * Why processes: SoftHSM2 2.6.1 serialises signing inside one process, so
+ * more sessions or threads do not add throughput there (the in-process pool
+ * in sign_local.c shows it).  Each signer process has its own module state
+ * and login, so P processes sign P requests at once.  The same split keeps
+ * the token's login out of the process that faces the network.
+ *
+ * Parent side: one reader thread per signer process receives its SIGNED
+ * messages in order.  Callers split a batch into chunks, queue each chunk
+ * on the least-loaded process and write it without waiting for earlier
+ * responses (pipelining), then wait until every chunk of their batch is done.
+ * Writes and the queue of a process have separate locks, so a reader never
+ * waits for a writer that waits for the socket: no deadlock when both
+ * socket buffers are full.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/mem.h"
+#include "hsm/hsm.h"
+#include "hsm/sign_protocol.h"
+#include "hsm/sign_service_impl.h"
+
+/* Maximum requests per SIGN message; smaller chunks spread a batch over the processes. */
+#define CHUNK_MAX 256
+/* Time a signer process may take to load the module, log in and index the keys. */
+#define READY_TIMEOUT_MS 120000
+/* Time a signer process gets to finish after its connection is closed. */
+#define EXIT_TIMEOUT_MS 10000
+
+typedef struct batch {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	size_t remaining;		/* chunks without a response yet */
+	dz_sign_request_t *requests;	/* the caller's array */
+	dz_error_t first_error;		/* message of the failed request with the lowest index */
+	size_t first_index;
+} batch_t;
+
+typedef struct chunk {
+	uint32_t id;
+	dz_sign_request_t *requests;
+	size_t count;
+	batch_t *batch;
+	struct chunk *next;
+} chunk_t;
+
+typedef struct worker {
+	unsigned index;
+	pid_t pid;
+	int fd;
+	pthread_t reader;
+	bool reader_started;
+	pthread_mutex_t write_lock;	/* one message at a time on the socket */
+	pthread_mutex_t queue_lock;	/* the queue, in_flight and dead */
+	chunk_t *head, *tail;		/* sent, without a response yet, in order */
+	size_t in_flight;		/* requests in the queue */
+	bool dead;
+	bool stopping;			/* the service is being destroyed: end of file is expected */
+	char name[48];
+} worker_t;
+
+typedef struct process_service {
+	dz_sign_service_t base;
+	worker_t *workers;
+	unsigned count;
+	pthread_mutex_t id_lock;
+	uint32_t next_id;
+} process_service_t;
+
+/* ------------------------------------------------------------------ batches */
+
+static void
+batch_record(batch_t *batch, size_t index, dz_result_t result, const char *message)
+{
+	if (batch->first_error.code != DZ_OK && batch->first_index <= index)
+		return;
+	batch->first_index = index;
+	dz_error_set(&batch->first_error, result, "%s",
+		     message[0] != '\0' ? message : dz_result_text(result));
+}
+
+/* Mark a chunk done; `message` describes its first failure, if any. */
+static void
+chunk_complete(chunk_t *chunk, const char *message)
+{
+	batch_t *batch = chunk->batch;
+
+	pthread_mutex_lock(&batch->lock);
+	for (size_t i = 0; i < chunk->count; i++) {
+		if (chunk->requests[i].result != DZ_OK) {
+			batch_record(batch, (size_t)(chunk->requests - batch->requests) + i,
+				     chunk->requests[i].result, message);
+			break;
+		}
+	}
+	if (--batch->remaining == 0)
+		pthread_cond_signal(&batch->done);
+	pthread_mutex_unlock(&batch->lock);
+}
+
+static void
+chunk_fail(chunk_t *chunk, dz_result_t result, const char *message)
+{
+	for (size_t i = 0; i < chunk->count; i++) {
+		chunk->requests[i].result = result;
+		chunk->requests[i].signature_len = 0;
+	}
+	chunk_complete(chunk, message);
+}
+
+/* ------------------------------------------------------------------ parent side */
+
+/* Mark the process dead and fail every chunk it has not responded to. */
+static void
+worker_die(worker_t *worker, const char *reason)
+{
+	char message[DZ_ERROR_MESSAGE_MAX];
+	chunk_t *pending;
+
+	pthread_mutex_lock(&worker->queue_lock);
+	bool quiet = worker->dead || worker->stopping;
+	worker->dead = true;
+	pending = worker->head;
+	worker->head = worker->tail = NULL;
+	worker->in_flight = 0;
+	pthread_mutex_unlock(&worker->queue_lock);
+
+	snprintf(message, sizeof(message), "%s (pid %ld) stopped answering: %s", worker->name,
+		 (long)worker->pid, reason);
+	if (!quiet)
+		dz_log(DZ_LOG_ERROR, "%s", message);
+	/* Wake a writer blocked on a full socket: its write now fails. */
+	shutdown(worker->fd, SHUT_RDWR);
+	while (pending != NULL) {
+		chunk_t *next = pending->next;
+		chunk_fail(pending, DZ_EHSM_SESSION, message);
+		pending = next;
+	}
+}
+
+/* Read one SIGNED message and complete its chunk; false when the process is gone. */
+static bool
+reader_step(worker_t *worker, dz_buf_t *body)
+{
+	uint8_t header_bytes[DZ_HSM_MSG_HEADER_LEN];
+	char message[DZ_HSM_MSG_TEXT_MAX + 1];
+	dz_hsm_msg_header_t header;
+	dz_error_t err;
+
+	dz_error_init(&err);
+	dz_result_t result = dz_hsm_msg_read(worker->fd, header_bytes, sizeof(header_bytes), &err);
+	if (result == DZ_OK)
+		result = dz_hsm_msg_header_decode(header_bytes, &header, &err);
+	if (result == DZ_OK && header.type != DZ_HSM_MSG_SIGNED)
+		result = dz_error_set(&err, DZ_ESYNTAX, "unexpected message type %u",
+				      (unsigned)header.type);
+	if (result == DZ_OK) {
+		body->len = 0;
+		if (dz_buf_reserve(body, header.body_len) != DZ_OK)
+			result = dz_error_set(&err, DZ_ENOMEM, "out of memory");
+	}
+	if (result == DZ_OK)
+		result = dz_hsm_msg_read(worker->fd, body->data, header.body_len, &err);
+	if (result != DZ_OK) {
+		worker_die(worker, dz_error_message(&err));
+		return false;
+	}
+
+	pthread_mutex_lock(&worker->queue_lock);
+	chunk_t *chunk = worker->head;
+	if (chunk != NULL && chunk->id == header.id && chunk->count == header.count) {
+		worker->head = chunk->next;
+		if (worker->head == NULL)
+			worker->tail = NULL;
+		worker->in_flight -= chunk->count;
+	} else {
+		chunk = NULL;
+	}
+	pthread_mutex_unlock(&worker->queue_lock);
+	if (chunk == NULL) {
+		worker_die(worker, "an answer does not match the oldest request");
+		return false;
+	}
+
+	result = dz_hsm_msg_signed_decode(&header, body->data, chunk->requests, chunk->count,
+					  message, &err);
+	if (result != DZ_OK) {
+		chunk_fail(chunk, DZ_EINTERNAL, dz_error_message(&err));
+		worker_die(worker, dz_error_message(&err));
+		return false;
+	}
+	chunk_complete(chunk, message);
+	return true;
+}
+
+static void *
+reader_run(void *arg)
+{
+	worker_t *worker = arg;
+	dz_buf_t body;
+
+	dz_buf_init(&body);
+	while (reader_step(worker, &body))
+		;
+	dz_buf_clear(&body);
+	return NULL;
+}
+
+/* The live process with the fewest requests in flight, or NULL if none lives. */
+static worker_t *
+choose_worker(process_service_t *service)
+{
+	worker_t *best = NULL;
+	size_t best_load = SIZE_MAX;
+
+	for (unsigned i = 0; i < service->count; i++) {
+		worker_t *worker = &service->workers[i];
+		pthread_mutex_lock(&worker->queue_lock);
+		if (!worker->dead && worker->in_flight < best_load) {
+			best = worker;
+			best_load = worker->in_flight;
+		}
+		pthread_mutex_unlock(&worker->queue_lock);
+	}
+	return best;
+}
+
+/* Queue a chunk on a process and send it; on failure the chunk is failed. */
+static void
+send_chunk(process_service_t *service, chunk_t *chunk, dz_buf_t *frame)
+{
+	dz_error_t err;
+	worker_t *worker = choose_worker(service);
+
+	if (worker == NULL) {
+		chunk_fail(chunk, DZ_EHSM_SESSION, "no signer process is running");
+		return;
+	}
+	frame->len = 0;
+	dz_result_t result = dz_hsm_msg_sign_encode(frame, chunk->id, chunk->requests, chunk->count);
+	if (result != DZ_OK) {
+		chunk_fail(chunk, result, result == DZ_ENOMEM ? "out of memory" :
+			   "a request has an invalid key id or too much data");
+		return;
+	}
+
+	pthread_mutex_lock(&worker->write_lock);
+	pthread_mutex_lock(&worker->queue_lock);
+	if (worker->dead) {
+		pthread_mutex_unlock(&worker->queue_lock);
+		pthread_mutex_unlock(&worker->write_lock);
+		chunk_fail(chunk, DZ_EHSM_SESSION, "the signer process stopped");
+		return;
+	}
+	chunk->next = NULL;
+	if (worker->tail != NULL)
+		worker->tail->next = chunk;
+	else
+		worker->head = chunk;
+	worker->tail = chunk;
+	worker->in_flight += chunk->count;
+	pthread_mutex_unlock(&worker->queue_lock);
+	/* After this point the chunk belongs to the reader thread (or worker_die). */
+	dz_error_init(&err);
+	result = dz_hsm_msg_write(worker->fd, frame->data, frame->len, &err);
+	pthread_mutex_unlock(&worker->write_lock);
+	if (result != DZ_OK)
+		worker_die(worker, dz_error_message(&err));
+}
+
+static dz_result_t
+process_sign(dz_sign_service_t *base, dz_sign_request_t *requests, size_t count,
+	     dz_error_t *err)
+{
+	process_service_t *service = (process_service_t *)base;
+	batch_t batch;
+	dz_buf_t frame;
+	size_t chunk_size = (count + service->count - 1) / service->count;
+	dz_result_t result = DZ_OK;
+
+	if (count == 0)
+		return DZ_OK;
+	if (chunk_size > CHUNK_MAX)
+		chunk_size = CHUNK_MAX;
+	size_t chunk_count = (count + chunk_size - 1) / chunk_size;
+	chunk_t *chunks = calloc(chunk_count, sizeof(*chunks));
+	if (chunks == NULL) {
+		for (size_t i = 0; i < count; i++)
+			requests[i].result = DZ_ENOMEM;
+		return dz_error_set(err, DZ_ENOMEM, "out of memory");
+	}
+	memset(&batch, 0, sizeof(batch));
+	pthread_mutex_init(&batch.lock, NULL);
+	pthread_cond_init(&batch.done, NULL);
+	batch.requests = requests;
+	batch.remaining = chunk_count;
+	dz_buf_init(&frame);
+
+	for (size_t i = 0; i < chunk_count; i++) {
+		chunk_t *chunk = &chunks[i];
+		size_t start = i * chunk_size;
+		pthread_mutex_lock(&service->id_lock);
+		chunk->id = service->next_id++;
+		pthread_mutex_unlock(&service->id_lock);
+		chunk->requests = requests + start;
+		chunk->count = count - start < chunk_size ? count - start : chunk_size;
+		chunk->batch = &batch;
+		send_chunk(service, chunk, &frame);
+	}
+	dz_buf_clear(&frame);
+
+	pthread_mutex_lock(&batch.lock);
+	while (batch.remaining > 0)
+		pthread_cond_wait(&batch.done, &batch.lock);
+	pthread_mutex_unlock(&batch.lock);
+
+	for (size_t i = 0; i < count; i++) {
+		if (requests[i].result == DZ_OK)
+			continue;
+		if (batch.first_error.code != DZ_OK && batch.first_index == i)
+			result = dz_error_set(err, requests[i].result, "%s", batch.first_error.message);
+		else
+			result = dz_error_set(err, requests[i].result,
+					      "signing request %zu of %zu failed: %s", i + 1, count,
+					      dz_result_text(requests[i].result));
+		break;
+	}
+	pthread_cond_destroy(&batch.done);
+	pthread_mutex_destroy(&batch.lock);
+	free(chunks);
+	return result;
+}
+
+static unsigned
+process_parallelism(const dz_sign_service_t *base)
+{
+	return ((const process_service_t *)base)->count;
+}
+
+/* Wait for a process to exit, killing it after EXIT_TIMEOUT_MS. */
+static void
+reap(worker_t *worker)
+{
+	int status;
+
+	if (worker->pid <= 0)
+		return;
+	for (int waited = 0; waited < EXIT_TIMEOUT_MS; waited += 10) {
+		pid_t done = waitpid(worker->pid, &status, WNOHANG);
+		if (done == worker->pid || (done < 0 && errno != EINTR))
+			return;
+		struct timespec pause = { 0, 10 * 1000 * 1000 };
+		nanosleep(&pause, NULL);
+	}
+	dz_log(DZ_LOG_WARNING, "%s (pid %ld) did not exit; killing it", worker->name,
+	       (long)worker->pid);
+	kill(worker->pid, SIGKILL);
+	waitpid(worker->pid, &status, 0);
+}
+
+static void
+process_destroy(dz_sign_service_t *base)
+{
+	process_service_t *service = (process_service_t *)base;
+
+	for (unsigned i = 0; i < service->count; i++) {
+		worker_t *worker = &service->workers[i];
+		pthread_mutex_lock(&worker->queue_lock);
+		worker->stopping = true;
+		pthread_mutex_unlock(&worker->queue_lock);
+		if (worker->fd >= 0)
+			shutdown(worker->fd, SHUT_WR);	/* the process sees end of file and exits */
+	}
+	for (unsigned i = 0; i < service->count; i++) {
+		worker_t *worker = &service->workers[i];
+		if (worker->reader_started)
+			pthread_join(worker->reader, NULL);
+		reap(worker);
+		if (worker->fd >= 0)
+			close(worker->fd);
+		pthread_mutex_destroy(&worker->write_lock);
+		pthread_mutex_destroy(&worker->queue_lock);
+	}
+	pthread_mutex_destroy(&service->id_lock);
+	free(service->workers);
+	free(service);
+}
+
+static const dz_sign_service_ops_t process_ops = {
+	.sign = process_sign,
+	.parallelism = process_parallelism,
+	.destroy = process_destroy,
+};
+
+/* ------------------------------------------------------------------ signer process */
+
+/* Body of a signer process: log in, report readiness, serve; never returns. */
+static void __attribute__((noreturn))
+worker_main(int fd, const dz_hsm_config_t *config, const char *name)
+{
+	dz_hsm_t *hsm = NULL;
+	dz_buf_t ready;
+	dz_error_t err;
+	int status = 1;
+
+	dz_error_init(&err);
+	dz_buf_init(&ready);
+	dz_result_t result = dz_hsm_create(config, &hsm, &err);
+	if (dz_hsm_msg_ready_encode(&ready, result, result == DZ_OK ? "" : dz_error_message(&err))
+	    == DZ_OK &&
+	    dz_hsm_msg_write(fd, ready.data, ready.len, NULL) == DZ_OK && result == DZ_OK) {
+		if (dz_hsm_msg_serve(hsm, fd, name) == DZ_OK)
+			status = 0;
+	}
+	dz_buf_clear(&ready);
+	dz_hsm_destroy(hsm);
+	close(fd);
+	/* exit(), not _exit(): LeakSanitizer checks this process too. */
+	exit(status);
+}
+
+/* Wait for a READY message; DZ_OK if the process logged in. */
+static dz_result_t
+await_ready(worker_t *worker, dz_error_t *err)
+{
+	struct pollfd pfd = { worker->fd, POLLIN, 0 };
+	uint8_t header_bytes[DZ_HSM_MSG_HEADER_LEN];
+	uint8_t body[DZ_HSM_MSG_TEXT_MAX + 4];
+	char message[DZ_HSM_MSG_TEXT_MAX + 1];
+	dz_hsm_msg_header_t header;
+	dz_result_t ready_result;
+	dz_result_t result;
+
+	int n;
+	do {
+		n = poll(&pfd, 1, READY_TIMEOUT_MS);
+	} while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return dz_error_set(err, DZ_ETIMEOUT, "%s did not log in to the token within %d s",
+				    worker->name, READY_TIMEOUT_MS / 1000);
+	result = dz_hsm_msg_read(worker->fd, header_bytes, sizeof(header_bytes), err);
+	if (result == DZ_OK)
+		result = dz_hsm_msg_header_decode(header_bytes, &header, err);
+	if (result == DZ_OK && (header.type != DZ_HSM_MSG_READY || header.body_len > sizeof(body)))
+		result = dz_error_set(err, DZ_ESYNTAX, "unexpected first message");
+	if (result == DZ_OK)
+		result = dz_hsm_msg_read(worker->fd, body, header.body_len, err);
+	if (result == DZ_OK)
+		result = dz_hsm_msg_ready_decode(&header, body, &ready_result, message, err);
+	if (result != DZ_OK)
+		return dz_error_prefix(err, "%s failed to start", worker->name);
+	if (ready_result != DZ_OK)
+		return dz_error_set(err, ready_result, "%s: %s", worker->name, message);
+	return DZ_OK;
+}
+
+/* Fork one signer process; the caller has fds of earlier processes to close in the child. */
+static dz_result_t
+start_worker(process_service_t *service, unsigned index, const dz_hsm_config_t *config,
+	     dz_error_t *err)
+{
+	worker_t *worker = &service->workers[index];
+	int sv[2];
+	pid_t parent = getpid();
+
+	snprintf(worker->name, sizeof(worker->name), "signer process %u", index + 1);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return dz_error_set(err, DZ_EIO, "cannot create a socket pair: %s", strerror(errno));
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return dz_error_set(err, DZ_EAGAIN, "cannot start %s: %s", worker->name,
+				    strerror(errno));
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		/* Earlier processes must see end of file when the parent closes their socket. */
+		for (unsigned i = 0; i < index; i++)
+			close(service->workers[i].fd);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(1);
+		worker_main(sv[1], config, worker->name);
+	}
+	close(sv[1]);
+	worker->pid = pid;
+	worker->fd = sv[0];
+	return await_ready(worker, err);
+}
+
+dz_result_t
+dz_sign_service_create_processes(const struct dz_hsm_config *config, unsigned processes,
+				 dz_sign_service_t **out, dz_error_t *err)
+{
+	process_service_t *service;
+	dz_result_t result = DZ_OK;
+
+	if (processes == 0)
+		return dz_error_set(err, DZ_EINVAL, "a sign service needs at least one process");
+	service = calloc(1, sizeof(*service));
+	if (service == NULL || (service->workers = calloc(processes, sizeof(worker_t))) == NULL) {
+		free(service);
+		return dz_error_set(err, DZ_ENOMEM, "out of memory");
+	}
+	service->base.ops = &process_ops;
+	service->count = processes;
+	pthread_mutex_init(&service->id_lock, NULL);
+	for (unsigned i = 0; i < processes; i++) {
+		worker_t *worker = &service->workers[i];
+		worker->index = i;
+		worker->fd = -1;
+		pthread_mutex_init(&worker->write_lock, NULL);
+		pthread_mutex_init(&worker->queue_lock, NULL);
+	}
+
+	/* One after the other: a wrong PIN is then tried once, not once per process. */
+	for (unsigned i = 0; i < processes && result == DZ_OK; i++)
+		result = start_worker(service, i, config, err);
+	/* Reader threads start only now, so that every fork() above copied one thread. */
+	for (unsigned i = 0; i < processes && result == DZ_OK; i++) {
+		worker_t *worker = &service->workers[i];
+		if (pthread_create(&worker->reader, NULL, reader_run, worker) != 0)
+			result = dz_error_set(err, DZ_EAGAIN, "cannot start a reader thread: %s",
+					      strerror(errno));
+		else
+			worker->reader_started = true;
+	}
+	if (result != DZ_OK) {
+		process_destroy(&service->base);
+		return result;
+	}
+	dz_log(DZ_LOG_INFO, "sign service: %u signer processes logged in", processes);
+	*out = &service->base;
+	return DZ_OK;
+}
