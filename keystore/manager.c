@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/duration.h"
 #include "common/log.h"
 #include "keystore/manager.h"
 #include "keystore/operator.h"
@@ -35,6 +36,8 @@ struct dz_key_manager {
 	dz_log_condition_t generate_failed;
 	dz_log_condition_t key_unavailable;
 	dz_log_condition_t rollover_blocked;
+	dz_log_condition_t clock_frozen;
+	dz_log_condition_t parent_problems;
 	ds_alert_t *alerts;
 	size_t alert_count;
 };
@@ -394,9 +397,10 @@ mark_availability(dz_key_manager_t *mgr, dz_keyring_t *ring)
 	for (size_t i = 0; i < ring->count; i++) {
 		dz_key_t *k = &ring->keys[i];
 		k->unavailable = false;
-		if (ops == NULL || ops->check == NULL || k->standby)
+		if (ops == NULL || ops->check == NULL)
 			continue;
-		if (k->goal != DZ_GOAL_OMNIPRESENT && dz_key_is_hidden(k))
+		/* Retired keys need no check; standby keys may be taken by this run. */
+		if (!k->standby && k->goal != DZ_GOAL_OMNIPRESENT && dz_key_is_hidden(k))
 			continue;
 		dz_error_t err;
 		dz_error_init(&err);
@@ -956,6 +960,151 @@ dz_key_manager_note_full_resign(dz_key_manager_t *mgr, dz_time_t completed, dz_e
 		}
 	}
 	return changed ? save_ring(mgr, &mgr->ring, err) : DZ_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Parent observations
+ */
+
+typedef struct observe_request {
+	const dz_parent_answer_t *answers;
+	size_t count;
+	dz_time_t now;
+	const dz_policy_t *policy;
+	dz_buf_t report;
+	unsigned problems;
+} observe_request_t;
+
+static dz_result_t
+apply_observation(dz_keyring_t *ring, void *ctx, dz_error_t *err)
+{
+	observe_request_t *req = ctx;
+	dz_result_t result;
+
+	req->report.len = 0;
+	req->problems = dz_key_parent_observe(ring, req->policy, req->answers, req->count, req->now,
+					      &req->report, &result);
+	if (result != DZ_OK)
+		return dz_error_set(err, result, "out of memory");
+	return DZ_OK;
+}
+
+dz_result_t
+dz_key_manager_observe_parent(dz_key_manager_t *mgr, const dz_parent_answer_t *answers,
+			      size_t count, dz_time_t now, unsigned *problems, dz_error_t *err)
+{
+	observe_request_t req = { .answers = answers, .count = count, .now = now,
+				  .policy = &mgr->policy };
+	dz_result_t result;
+
+	dz_buf_init(&req.report);
+	result = dz_key_manager_edit(mgr, apply_observation, &req, err);
+	if (result == DZ_OK) {
+		if (req.problems > 0) {
+			/* One line per problem; the condition logs the set when it starts. */
+			char *text = req.report.data != NULL ? (char *)req.report.data : "";
+			for (char *nl = strchr(text, '\n'); nl != NULL; nl = strchr(nl, '\n'))
+				*nl = nl[1] != '\0' ? ';' : '\0';
+			dz_log_condition_raise(&mgr->parent_problems, DZ_LOG_WARNING,
+					       "zone %s: DNSSEC, parent DS check: %s", zone_of(mgr),
+					       text);
+		} else {
+			dz_log_condition_clear(&mgr->parent_problems,
+					       "zone %s: DNSSEC, parent DS check: every server agrees",
+					       zone_of(mgr));
+		}
+		if (problems != NULL)
+			*problems = req.problems;
+	}
+	dz_buf_clear(&req.report);
+	return result;
+}
+
+dz_time_t
+dz_key_manager_next_parent_check(const dz_key_manager_t *mgr, dz_time_t now)
+{
+	dz_key_timing_t timing = { .policy = &mgr->policy, .negative_ttl = mgr->negative_ttl,
+				   .history = mgr->ring.ttl,
+				   .ds_ttl_observed = mgr->ring.ds_ttl_observed };
+	dz_time_t next = DZ_TIME_NEVER;
+
+	if (mgr->policy.ds_observation != DZ_DS_OBSERVE_PARENT)
+		return DZ_TIME_NEVER;
+	for (size_t i = 0; i < mgr->ring.count; i++) {
+		const dz_key_t *k = &mgr->ring.keys[i];
+		dz_key_state_t ds = k->state[DZ_REC_DS];
+		if (k->standby || (ds != DZ_STATE_RUMOURED && ds != DZ_STATE_UNRETENTIVE))
+			continue;
+		dz_key_state_t to = ds == DZ_STATE_RUMOURED ? DZ_STATE_OMNIPRESENT : DZ_STATE_HIDDEN;
+		dz_time_t due = dz_key_due_time(&timing, k, DZ_REC_DS, to, false, now);
+		dz_time_t check = now + mgr->policy.ds_check_interval;
+		if (due != DZ_TIME_NEVER && (k->ds_checked == DZ_KEY_TIME_NONE || k->ds_checked < due))
+			check = due < check ? (due > now ? due : now) : check;
+		if (check < next)
+			next = check;
+	}
+	return next;
+}
+
+/* ---------------------------------------------------------------------------
+ * Clock guard
+ */
+
+dz_result_t
+dz_key_manager_check_clock(dz_key_manager_t *mgr, const dz_clock_sample_t *sample,
+			   dz_key_clock_verdict_t *verdict, dz_error_t *err)
+{
+	dz_key_clock_verdict_t v;
+	char jump[DZ_DURATION_TEXT_MAX];
+
+	/* Pick up an acknowledgement that a command wrote to the state file. */
+	if (mgr->state_path != NULL) {
+		dz_keyring_t disk;
+		if (dz_key_state_read(mgr->state_path, &disk, NULL, NULL, NULL) == DZ_OK) {
+			dz_key_op_merge(&mgr->ring, &disk);
+			dz_keyring_clear(&disk);
+		}
+	}
+	v = dz_key_clock_check(&mgr->ring, sample);
+	if (verdict != NULL)
+		*verdict = v;
+	dz_duration_format(mgr->ring.clock.jump, jump);
+	switch (v) {
+	case DZ_CLOCK_OK:
+		return DZ_OK;
+	case DZ_CLOCK_FROZE:
+	case DZ_CLOCK_FROZEN:
+		dz_log_condition_raise(&mgr->clock_frozen, DZ_LOG_ERROR,
+				       "zone %s: DNSSEC, key transitions frozen: %s (by %s more than "
+				       "the boot time); signatures are still refreshed; if the "
+				       "current time is right, run 'danezone key clock-ack %s'",
+				       zone_of(mgr), mgr->ring.clock.reason, jump, zone_of(mgr));
+		break;
+	case DZ_CLOCK_RESUMED:
+		dz_log_condition_clear(&mgr->clock_frozen,
+				       "zone %s: DNSSEC, key transitions resume: the clock is accepted",
+				       zone_of(mgr));
+		break;
+	}
+	return v == DZ_CLOCK_FROZEN ? DZ_OK : save_ring(mgr, &mgr->ring, err);
+}
+
+static dz_result_t
+apply_clock_ack(dz_keyring_t *ring, void *ctx, dz_error_t *err)
+{
+	(void)ctx;
+	if (!ring->clock.frozen)
+		return dz_error_set(err, DZ_ESTATE,
+				    "key transitions of zone %s are not frozen; nothing to acknowledge",
+				    ring->zone);
+	dz_key_op_clock_ack(ring);
+	return DZ_OK;
+}
+
+dz_result_t
+dz_key_manager_clock_ack(dz_key_manager_t *mgr, dz_error_t *err)
+{
+	return dz_key_manager_edit(mgr, apply_clock_ack, NULL, err);
 }
 
 /* ---------------------------------------------------------------------------
