@@ -3,7 +3,7 @@
  *
  * Every wait of the key state machine is measured on the wall clock.  A
  * jump forward would make waits look over while caches still hold old
- * records; a jump backward would stamp transitions with times that look
+ * records.  A jump backward would stamp transitions with times that look
  * long past once the clock is corrected.  So each run compares how far the
  * wall clock moved since the last accepted reading with how far
  * CLOCK_BOOTTIME moved (it counts suspend and never jumps).  When they

@@ -298,7 +298,7 @@ generate_key(dz_key_manager_t *mgr, const dz_policy_key_t *slot, dz_time_t now, 
 				    zone_of(mgr));
 	for (int attempt = 0; attempt < TAG_COLLISION_RETRIES; attempt++) {
 		dz_key_material_t m;
-		result = ops->generate(mgr->provider.ctx, zone_of(mgr), slot, &m, err);
+		result = ops->generate(mgr->provider.ctx, zone_of(mgr), slot, now, &m, err);
 		if (result != DZ_OK) {
 			dz_log_condition_raise(&mgr->generate_failed, DZ_LOG_ERROR,
 					       "zone %s: DNSSEC, cannot generate a %s %s key in token "
@@ -744,6 +744,56 @@ update_blocked_alert(dz_key_manager_t *mgr, const dz_key_run_t *run)
 				       zone_of(mgr));
 }
 
+static const dz_zone_key_t *
+keyset_find(const dz_keyset_t *ks, const uint8_t *id, size_t id_len)
+{
+	for (size_t i = 0; i < ks->count; i++) {
+		if (ks->keys[i].key_id_len == id_len && memcmp(ks->keys[i].key_id, id, id_len) == 0)
+			return &ks->keys[i];
+	}
+	return NULL;
+}
+
+/* Tell the provider which keys changed between published, signing and neither. */
+static void
+record_usage(dz_key_manager_t *mgr, const dz_keyset_t *before, const dz_keyset_t *after)
+{
+	const dz_key_provider_ops_t *ops = mgr->provider.ops;
+
+	if (ops == NULL || ops->record_usage == NULL)
+		return;
+	for (int pass = 0; pass < 2; pass++) {
+		const dz_keyset_t *ks = pass == 0 ? after : before;
+		for (size_t i = 0; i < ks->count; i++) {
+			const dz_zone_key_t *z = &ks->keys[i];
+			const dz_zone_key_t *old = keyset_find(before, z->key_id, z->key_id_len);
+			const dz_zone_key_t *now = keyset_find(after, z->key_id, z->key_id_len);
+			if (pass == 1 && now != NULL)
+				continue;
+			bool published = now != NULL && now->publish;
+			bool signing = now != NULL && (now->sign_keys || now->sign_zone);
+			if (old != NULL && old->publish == published &&
+			    (old->sign_keys || old->sign_zone) == signing)
+				continue;
+			/* Keys are looked up in the new ring; purged keys were already deleted. */
+			const char *token = "";
+			for (size_t k = 0; k < mgr->ring.count; k++) {
+				if (mgr->ring.keys[k].key_id_len == z->key_id_len &&
+				    memcmp(mgr->ring.keys[k].key_id, z->key_id, z->key_id_len) == 0)
+					token = mgr->ring.keys[k].token;
+			}
+			dz_error_t err;
+			dz_error_init(&err);
+			if (ops->record_usage(mgr->provider.ctx, token, z->key_id, z->key_id_len,
+					      published, signing, &err) != DZ_OK)
+				dz_log_zone(DZ_LOG_WARNING, zone_of(mgr),
+					    "DNSSEC, cannot record the use of key %u in the token's "
+					    "key registry: %s",
+					    z->key_tag, dz_error_message(&err));
+		}
+	}
+}
+
 dz_result_t
 dz_key_manager_commit(dz_key_manager_t *mgr, dz_key_plan_t *plan, const dz_key_commit_t *info,
 		      dz_error_t *err)
@@ -794,6 +844,7 @@ dz_key_manager_commit(dz_key_manager_t *mgr, dz_key_plan_t *plan, const dz_key_c
 
 	dz_keyring_clear(&mgr->ring);
 	mgr->ring = staged;
+	record_usage(mgr, &mgr->keyset, &plan->keyset);
 	dz_key_keyset_clear(&mgr->keyset);
 	mgr->keyset = plan->keyset;
 	memset(&plan->keyset, 0, sizeof(plan->keyset));
@@ -853,7 +904,7 @@ adopt_served_key(dz_key_manager_t *mgr, const dz_zone_key_t *z, dz_time_t now)
 	dz_key_init(&k);
 	if (z->sign_keys && z->sign_zone)
 		k.role = DZ_ROLE_CSK;
-	else if (z->sign_keys || z->publish_cds || (z->flags & DZ_DNSKEY_FLAG_SEP) != 0)
+	else if (z->sign_keys || z->publish_cds || (z->flags & DZ_KEY_FLAG_SEP) != 0)
 		k.role = DZ_ROLE_KSK;
 	else
 		k.role = DZ_ROLE_ZSK;

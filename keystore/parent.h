@@ -5,9 +5,9 @@
  * served before its DS record may become omnipresent, and a removed DS
  * must be gone before the key may be purged.  An observation counts only
  * when every configured parent server answers authoritatively (AA set,
- * NOERROR) and agrees; a DS counts as present only with the full RDATA
- * equal to the one computed from our DNSKEY (key tag, algorithm, digest
- * type and digest).  Observations are re-checked at every poll, so a parent
+ * NOERROR) and they agree.  A DS counts as present only when its full RDATA
+ * (key tag, algorithm, digest type and digest) equals the one computed
+ * from our DNSKEY.  Observations are re-checked at every poll, so a parent
  * that changes its mind during a wait is noticed.
  *
  * dz_key_parent_observe() is pure and thread safe per ring;

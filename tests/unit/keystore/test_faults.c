@@ -256,7 +256,7 @@ clock_forward_freezes(void **state)
 	sim_take_log(sim);
 	sim_jump_clock(sim, 10 * D);
 	sim_run_until(sim, T0 + 1100 * H);
-	/* The wall clock says step 3 is long due, but nothing moves. */
+	/* By the wall clock step 3 is long due, but nothing moves. */
 	assert_no_transitions(sim, T0 + 721 * H + 1, T0 + 1100 * H);
 	assert_non_null(strstr(sim_take_log(sim), "key transitions frozen"));
 	assert_oracle_clean(sim);
