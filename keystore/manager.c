@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/duration.h"
 #include "common/log.h"
 #include "keystore/manager.h"
 #include "keystore/operator.h"
@@ -35,6 +36,8 @@ struct dz_key_manager {
 	dz_log_condition_t generate_failed;
 	dz_log_condition_t key_unavailable;
 	dz_log_condition_t rollover_blocked;
+	dz_log_condition_t clock_frozen;
+	dz_log_condition_t parent_problems;
 	ds_alert_t *alerts;
 	size_t alert_count;
 };
@@ -295,7 +298,7 @@ generate_key(dz_key_manager_t *mgr, const dz_policy_key_t *slot, dz_time_t now, 
 				    zone_of(mgr));
 	for (int attempt = 0; attempt < TAG_COLLISION_RETRIES; attempt++) {
 		dz_key_material_t m;
-		result = ops->generate(mgr->provider.ctx, zone_of(mgr), slot, &m, err);
+		result = ops->generate(mgr->provider.ctx, zone_of(mgr), slot, now, &m, err);
 		if (result != DZ_OK) {
 			dz_log_condition_raise(&mgr->generate_failed, DZ_LOG_ERROR,
 					       "zone %s: DNSSEC, cannot generate a %s %s key in token "
@@ -394,9 +397,10 @@ mark_availability(dz_key_manager_t *mgr, dz_keyring_t *ring)
 	for (size_t i = 0; i < ring->count; i++) {
 		dz_key_t *k = &ring->keys[i];
 		k->unavailable = false;
-		if (ops == NULL || ops->check == NULL || k->standby)
+		if (ops == NULL || ops->check == NULL)
 			continue;
-		if (k->goal != DZ_GOAL_OMNIPRESENT && dz_key_is_hidden(k))
+		/* Retired keys need no check; standby keys may be taken by this run. */
+		if (!k->standby && k->goal != DZ_GOAL_OMNIPRESENT && dz_key_is_hidden(k))
 			continue;
 		dz_error_t err;
 		dz_error_init(&err);
@@ -740,6 +744,56 @@ update_blocked_alert(dz_key_manager_t *mgr, const dz_key_run_t *run)
 				       zone_of(mgr));
 }
 
+static const dz_zone_key_t *
+keyset_find(const dz_keyset_t *ks, const uint8_t *id, size_t id_len)
+{
+	for (size_t i = 0; i < ks->count; i++) {
+		if (ks->keys[i].key_id_len == id_len && memcmp(ks->keys[i].key_id, id, id_len) == 0)
+			return &ks->keys[i];
+	}
+	return NULL;
+}
+
+/* Tell the provider which keys changed between published, signing and neither. */
+static void
+record_usage(dz_key_manager_t *mgr, const dz_keyset_t *before, const dz_keyset_t *after)
+{
+	const dz_key_provider_ops_t *ops = mgr->provider.ops;
+
+	if (ops == NULL || ops->record_usage == NULL)
+		return;
+	for (int pass = 0; pass < 2; pass++) {
+		const dz_keyset_t *ks = pass == 0 ? after : before;
+		for (size_t i = 0; i < ks->count; i++) {
+			const dz_zone_key_t *z = &ks->keys[i];
+			const dz_zone_key_t *old = keyset_find(before, z->key_id, z->key_id_len);
+			const dz_zone_key_t *now = keyset_find(after, z->key_id, z->key_id_len);
+			if (pass == 1 && now != NULL)
+				continue;
+			bool published = now != NULL && now->publish;
+			bool signing = now != NULL && (now->sign_keys || now->sign_zone);
+			if (old != NULL && old->publish == published &&
+			    (old->sign_keys || old->sign_zone) == signing)
+				continue;
+			/* Keys are looked up in the new ring; purged keys were already deleted. */
+			const char *token = "";
+			for (size_t k = 0; k < mgr->ring.count; k++) {
+				if (mgr->ring.keys[k].key_id_len == z->key_id_len &&
+				    memcmp(mgr->ring.keys[k].key_id, z->key_id, z->key_id_len) == 0)
+					token = mgr->ring.keys[k].token;
+			}
+			dz_error_t err;
+			dz_error_init(&err);
+			if (ops->record_usage(mgr->provider.ctx, token, z->key_id, z->key_id_len,
+					      published, signing, &err) != DZ_OK)
+				dz_log_zone(DZ_LOG_WARNING, zone_of(mgr),
+					    "DNSSEC, cannot record the use of key %u in the token's "
+					    "key registry: %s",
+					    z->key_tag, dz_error_message(&err));
+		}
+	}
+}
+
 dz_result_t
 dz_key_manager_commit(dz_key_manager_t *mgr, dz_key_plan_t *plan, const dz_key_commit_t *info,
 		      dz_error_t *err)
@@ -790,6 +844,7 @@ dz_key_manager_commit(dz_key_manager_t *mgr, dz_key_plan_t *plan, const dz_key_c
 
 	dz_keyring_clear(&mgr->ring);
 	mgr->ring = staged;
+	record_usage(mgr, &mgr->keyset, &plan->keyset);
 	dz_key_keyset_clear(&mgr->keyset);
 	mgr->keyset = plan->keyset;
 	memset(&plan->keyset, 0, sizeof(plan->keyset));
@@ -849,7 +904,7 @@ adopt_served_key(dz_key_manager_t *mgr, const dz_zone_key_t *z, dz_time_t now)
 	dz_key_init(&k);
 	if (z->sign_keys && z->sign_zone)
 		k.role = DZ_ROLE_CSK;
-	else if (z->sign_keys || z->publish_cds || (z->flags & DZ_DNSKEY_FLAG_SEP) != 0)
+	else if (z->sign_keys || z->publish_cds || (z->flags & DZ_KEY_FLAG_SEP) != 0)
 		k.role = DZ_ROLE_KSK;
 	else
 		k.role = DZ_ROLE_ZSK;
@@ -956,6 +1011,151 @@ dz_key_manager_note_full_resign(dz_key_manager_t *mgr, dz_time_t completed, dz_e
 		}
 	}
 	return changed ? save_ring(mgr, &mgr->ring, err) : DZ_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Parent observations
+ */
+
+typedef struct observe_request {
+	const dz_parent_answer_t *answers;
+	size_t count;
+	dz_time_t now;
+	const dz_policy_t *policy;
+	dz_buf_t report;
+	unsigned problems;
+} observe_request_t;
+
+static dz_result_t
+apply_observation(dz_keyring_t *ring, void *ctx, dz_error_t *err)
+{
+	observe_request_t *req = ctx;
+	dz_result_t result;
+
+	req->report.len = 0;
+	req->problems = dz_key_parent_observe(ring, req->policy, req->answers, req->count, req->now,
+					      &req->report, &result);
+	if (result != DZ_OK)
+		return dz_error_set(err, result, "out of memory");
+	return DZ_OK;
+}
+
+dz_result_t
+dz_key_manager_observe_parent(dz_key_manager_t *mgr, const dz_parent_answer_t *answers,
+			      size_t count, dz_time_t now, unsigned *problems, dz_error_t *err)
+{
+	observe_request_t req = { .answers = answers, .count = count, .now = now,
+				  .policy = &mgr->policy };
+	dz_result_t result;
+
+	dz_buf_init(&req.report);
+	result = dz_key_manager_edit(mgr, apply_observation, &req, err);
+	if (result == DZ_OK) {
+		if (req.problems > 0) {
+			/* One line per problem; the condition logs the set when it starts. */
+			char *text = req.report.data != NULL ? (char *)req.report.data : "";
+			for (char *nl = strchr(text, '\n'); nl != NULL; nl = strchr(nl, '\n'))
+				*nl = nl[1] != '\0' ? ';' : '\0';
+			dz_log_condition_raise(&mgr->parent_problems, DZ_LOG_WARNING,
+					       "zone %s: DNSSEC, parent DS check: %s", zone_of(mgr),
+					       text);
+		} else {
+			dz_log_condition_clear(&mgr->parent_problems,
+					       "zone %s: DNSSEC, parent DS check: every server agrees",
+					       zone_of(mgr));
+		}
+		if (problems != NULL)
+			*problems = req.problems;
+	}
+	dz_buf_clear(&req.report);
+	return result;
+}
+
+dz_time_t
+dz_key_manager_next_parent_check(const dz_key_manager_t *mgr, dz_time_t now)
+{
+	dz_key_timing_t timing = { .policy = &mgr->policy, .negative_ttl = mgr->negative_ttl,
+				   .history = mgr->ring.ttl,
+				   .ds_ttl_observed = mgr->ring.ds_ttl_observed };
+	dz_time_t next = DZ_TIME_NEVER;
+
+	if (mgr->policy.ds_observation != DZ_DS_OBSERVE_PARENT)
+		return DZ_TIME_NEVER;
+	for (size_t i = 0; i < mgr->ring.count; i++) {
+		const dz_key_t *k = &mgr->ring.keys[i];
+		dz_key_state_t ds = k->state[DZ_REC_DS];
+		if (k->standby || (ds != DZ_STATE_RUMOURED && ds != DZ_STATE_UNRETENTIVE))
+			continue;
+		dz_key_state_t to = ds == DZ_STATE_RUMOURED ? DZ_STATE_OMNIPRESENT : DZ_STATE_HIDDEN;
+		dz_time_t due = dz_key_due_time(&timing, k, DZ_REC_DS, to, false, now);
+		dz_time_t check = now + mgr->policy.ds_check_interval;
+		if (due != DZ_TIME_NEVER && (k->ds_checked == DZ_KEY_TIME_NONE || k->ds_checked < due))
+			check = due < check ? (due > now ? due : now) : check;
+		if (check < next)
+			next = check;
+	}
+	return next;
+}
+
+/* ---------------------------------------------------------------------------
+ * Clock guard
+ */
+
+dz_result_t
+dz_key_manager_check_clock(dz_key_manager_t *mgr, const dz_clock_sample_t *sample,
+			   dz_key_clock_verdict_t *verdict, dz_error_t *err)
+{
+	dz_key_clock_verdict_t v;
+	char jump[DZ_DURATION_TEXT_MAX];
+
+	/* Pick up an acknowledgement that a command wrote to the state file. */
+	if (mgr->state_path != NULL) {
+		dz_keyring_t disk;
+		if (dz_key_state_read(mgr->state_path, &disk, NULL, NULL, NULL) == DZ_OK) {
+			dz_key_op_merge(&mgr->ring, &disk);
+			dz_keyring_clear(&disk);
+		}
+	}
+	v = dz_key_clock_check(&mgr->ring, sample);
+	if (verdict != NULL)
+		*verdict = v;
+	dz_duration_format(mgr->ring.clock.jump, jump);
+	switch (v) {
+	case DZ_CLOCK_OK:
+		return DZ_OK;
+	case DZ_CLOCK_FROZE:
+	case DZ_CLOCK_FROZEN:
+		dz_log_condition_raise(&mgr->clock_frozen, DZ_LOG_ERROR,
+				       "zone %s: DNSSEC, key transitions frozen: %s (by %s more than "
+				       "the boot time); signatures are still refreshed; if the "
+				       "current time is right, run 'danezone key clock-ack %s'",
+				       zone_of(mgr), mgr->ring.clock.reason, jump, zone_of(mgr));
+		break;
+	case DZ_CLOCK_RESUMED:
+		dz_log_condition_clear(&mgr->clock_frozen,
+				       "zone %s: DNSSEC, key transitions resume: the clock is accepted",
+				       zone_of(mgr));
+		break;
+	}
+	return v == DZ_CLOCK_FROZEN ? DZ_OK : save_ring(mgr, &mgr->ring, err);
+}
+
+static dz_result_t
+apply_clock_ack(dz_keyring_t *ring, void *ctx, dz_error_t *err)
+{
+	(void)ctx;
+	if (!ring->clock.frozen)
+		return dz_error_set(err, DZ_ESTATE,
+				    "key transitions of zone %s are not frozen; nothing to acknowledge",
+				    ring->zone);
+	dz_key_op_clock_ack(ring);
+	return DZ_OK;
+}
+
+dz_result_t
+dz_key_manager_clock_ack(dz_key_manager_t *mgr, dz_error_t *err)
+{
+	return dz_key_manager_edit(mgr, apply_clock_ack, NULL, err);
 }
 
 /* ---------------------------------------------------------------------------

@@ -37,8 +37,10 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/policy.h"
+#include "keystore/clockguard.h"
 #include "keystore/engine.h"
 #include "keystore/keyset.h"
+#include "keystore/parent.h"
 #include "keystore/provider.h"
 #include "keystore/ring.h"
 
@@ -82,6 +84,19 @@ void dz_key_manager_destroy(dz_key_manager_t *mgr);
  */
 dz_result_t dz_key_manager_set_policy(dz_key_manager_t *mgr, const dz_policy_t *policy,
 				      uint32_t negative_ttl, dz_error_t *err);
+
+/*
+ * Check the clocks before a run (see keystore/clockguard.h) and apply a
+ * pending operator acknowledgement.  Logs when transitions freeze and when
+ * they resume; a frozen manager still prepares plans (so the signer keeps
+ * re-signing with the current keys) but they change no state.  Returns the
+ * verdict in *verdict (may be NULL).
+ */
+dz_result_t dz_key_manager_check_clock(dz_key_manager_t *mgr, const dz_clock_sample_t *sample,
+				       dz_key_clock_verdict_t *verdict, dz_error_t *err);
+
+/* Acknowledge a clock jump (written through to the state file). */
+dz_result_t dz_key_manager_clock_ack(dz_key_manager_t *mgr, dz_error_t *err);
 
 /* Whether key management is halted, and why (NULL when not halted). */
 const char *dz_key_manager_halted(const dz_key_manager_t *mgr);
@@ -178,6 +193,26 @@ dz_result_t dz_key_manager_request_rollover(dz_key_manager_t *mgr, const char *k
 dz_result_t dz_key_manager_confirm_backup(dz_key_manager_t *mgr, const char *key,
 					  dz_error_t *err);
 dz_result_t dz_key_manager_step(dz_key_manager_t *mgr, dz_error_t *err);
+
+/*
+ * Apply one round of parent answers (keystore/parent.h), one per configured
+ * parent server, written through to the state file.  Problems (a server
+ * that did not answer, a DS not served yet, an old DS still served) are
+ * logged once while they last, naming the server and the key.  *problems
+ * (may be NULL) receives their number.
+ */
+dz_result_t dz_key_manager_observe_parent(dz_key_manager_t *mgr,
+					  const dz_parent_answer_t *answers, size_t count,
+					  dz_time_t now, unsigned *problems, dz_error_t *err);
+
+/*
+ * When the parent should be queried next: DZ_TIME_NEVER when no DS change
+ * is pending or the policy has the operator confirm DS changes; otherwise
+ * at once when a DS move is due and waits for a fresh observation, else
+ * one check interval from `now` or the next DS due time, whichever is
+ * first.
+ */
+dz_time_t dz_key_manager_next_parent_check(const dz_key_manager_t *mgr, dz_time_t now);
 
 /*
  * Apply `fn` to the committed ring and write the result through to the

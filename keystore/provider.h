@@ -3,7 +3,7 @@
  * store (the PKCS#11 token in the daemon, a simulation in tests and in
  * `danezone rollover plan`).
  *
- * The key manager asks a provider to generate a key pair for a policy key
+ * The key manager uses a provider to generate a key pair for a policy key
  * slot, to check that a private key can sign right now, and to delete a key
  * pair that is no longer referenced anywhere.  It never sees private key
  * material.  Providers are called from the thread that owns the key
@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/policy.h"
 #include "keystore/keyset.h"
@@ -32,11 +33,11 @@ typedef struct dz_key_material {
 typedef struct dz_key_provider_ops {
 	/*
 	 * Generate a key pair for `zone` (presentation form) with the slot's
-	 * role, algorithm, size and token, and fill *out.  HSM failures return
-	 * a DZ_EHSM* code with a message naming the token.
+	 * role, algorithm, size and token at time `now`, and fill *out.  HSM
+	 * failures return a DZ_EHSM* code with a message naming the token.
 	 */
 	dz_result_t (*generate)(void *ctx, const char *zone, const dz_policy_key_t *slot,
-				dz_key_material_t *out, dz_error_t *err);
+				dz_time_t now, dz_key_material_t *out, dz_error_t *err);
 	/* DZ_OK if the private key can sign now; a DZ_EHSM* code otherwise. */
 	dz_result_t (*check)(void *ctx, const char *token, const uint8_t *key_id, size_t key_id_len,
 			     dz_error_t *err);
@@ -44,17 +45,48 @@ typedef struct dz_key_provider_ops {
 	dz_result_t (*remove)(void *ctx, const char *token, const uint8_t *key_id,
 			      size_t key_id_len, dz_error_t *err);
 	/*
-	 * Optional (may be NULL): how many key pairs of `zone` the token holds,
-	 * so that a missing state file can be told from a new zone.
+	 * Optional (may be NULL): how many key pairs of `zone` the token has,
+	 * so that a missing state file can be distinguished from a new zone.
 	 */
 	dz_result_t (*count_zone_keys)(void *ctx, const char *zone, size_t *count,
 				       dz_error_t *err);
+	/*
+	 * Optional (may be NULL): record whether the key is published and
+	 * whether it signs, so that key ceremonies refuse to delete a key in
+	 * use.  Failures are logged by the caller and do not stop a commit.
+	 */
+	dz_result_t (*record_usage)(void *ctx, const char *token, const uint8_t *key_id,
+				    size_t key_id_len, bool published, bool signing,
+				    dz_error_t *err);
 } dz_key_provider_ops_t;
 
 typedef struct dz_key_provider {
 	const dz_key_provider_ops_t *ops;
 	void *ctx;
 } dz_key_provider_t;
+
+/* ---------------------------------------------------------------------------
+ * The PKCS#11 provider: keys in the tokens of hsm/hsm.h, recorded in each
+ * token's key registry (hsm/registry.h) so that `danezone key list` shows
+ * them and `danezone key delete` refuses those in use.
+ */
+
+typedef struct dz_hsm dz_hsm_t;
+
+/* One configured token. */
+typedef struct dz_key_hsm_token {
+	const char *name;	   /* the name policies use; NULL or "" for the default token */
+	dz_hsm_t *hsm;		   /* logged-in connection; not owned */
+	const char *registry_path; /* the token's key registry; not owned */
+} dz_key_hsm_token_t;
+
+typedef struct dz_key_hsm_provider {
+	const dz_key_hsm_token_t *tokens; /* not owned */
+	size_t count;
+} dz_key_hsm_provider_t;
+
+/* The provider interface over the tokens (valid while `tokens` lives). */
+dz_key_provider_t dz_key_hsm_provider(dz_key_hsm_provider_t *tokens);
 
 /* ---------------------------------------------------------------------------
  * The simulated provider: random public keys of the right size, no private

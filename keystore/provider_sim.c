@@ -166,11 +166,13 @@ find_key(dz_key_sim_t *sim, const uint8_t *key_id, size_t key_id_len)
 }
 
 static dz_result_t
-sim_generate(void *ctx, const char *zone, const dz_policy_key_t *slot, dz_key_material_t *out,
+sim_generate(void *ctx, const char *zone, const dz_policy_key_t *slot, dz_time_t now,
+	     dz_key_material_t *out,
 	     dz_error_t *err)
 {
 	dz_key_sim_t *sim = ctx;
 
+	(void)now;
 	if (sim->fail_generate != DZ_OK)
 		return dz_error_set(err, sim->fail_generate,
 				    "simulated token: key generation failed (%s)",

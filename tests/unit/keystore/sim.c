@@ -88,6 +88,7 @@ struct sim {
 	uint32_t parent_ttl;
 	unsigned servers;
 	int64_t lag[MAX_SERVERS];
+	int64_t extra[MAX_SERVERS]; /* lag of the lagging server for changes after lagging_after */
 
 	/* Signer. */
 	rrset_t data[DATA_SETS];
@@ -126,10 +127,15 @@ struct sim {
 	size_t deletions_reported;
 	dz_time_t next_key_event;
 	bool started;
+	int64_t wall_offset; /* the daemon's wall clock minus simulated time */
+	dz_time_t boot_start; /* simulated time of the last boot */
+	unsigned boot_count;
 	dz_policy_t next_policy;
 	dz_time_t next_policy_at; /* DZ_TIME_NEVER: none pending */
 	bool crash_next;
 	bool crash_reconcile;
+	bool crash_before_publish;
+	char state_path[512];
 	dz_buf_t log;
 	dz_buf_t log_taken;
 };
@@ -243,13 +249,15 @@ sim_create(const sim_params_t *params)
 	int64_t max_lag = 0;
 	for (unsigned i = 0; i < sim->servers; i++) {
 		sim->lag[i] = sim->servers > 1 ? sim->dprp_parent * (int64_t)i / (sim->servers - 1) : 0;
+		sim->extra[i] = 0;
 		if ((int)i == params->lagging_server)
-			sim->lag[i] = params->extra_lag < 0 ? NEVER_LAG : sim->lag[i] + params->extra_lag;
-		if (sim->lag[i] > max_lag)
-			max_lag = sim->lag[i];
+			sim->extra[i] = params->extra_lag < 0 ? NEVER_LAG : params->extra_lag;
+		if (sim->lag[i] + sim->extra[i] > max_lag)
+			max_lag = sim->lag[i] + sim->extra[i];
 	}
 	sim->next_key_event = params->start;
 	sim->next_policy_at = DZ_TIME_NEVER;
+	sim->boot_start = params->start - 1000;
 
 	dz_buf_init(&sim->log);
 	dz_buf_init(&sim->log_taken);
@@ -742,7 +750,8 @@ parent_scan(sim_t *sim, dz_time_t t)
 	const ds_set_t *cur = registry_current(sim);
 	ds_set_t next;
 	memset(&next, 0, sizeof(next));
-	if (behaviour == SIM_PARENT_ADD_ONLY)
+	/* A wrong digest is modelled as an addition, so the old DS keeps the zone valid. */
+	if (behaviour == SIM_PARENT_ADD_ONLY || behaviour == SIM_PARENT_WRONG_DIGEST)
 		next = *cur;
 	for (size_t i = 0; i < parsed.ds_count; i++) {
 		oracle_ds_t d = parsed.ds[i];
@@ -780,12 +789,23 @@ parent_apply(sim_t *sim, dz_time_t t)
 }
 
 /* The DS set server `i` serves at `t`. */
+/* When server `i` starts serving registry version `v`. */
+static dz_time_t
+visible_at(const sim_t *sim, unsigned i, size_t v)
+{
+	dz_time_t published = sim->registry[v].published;
+	int64_t lag = sim->lag[i];
+	if (published >= sim->params.lagging_after)
+		lag += sim->extra[i];
+	return published + lag;
+}
+
 static const ds_set_t *
 server_view(const sim_t *sim, unsigned i, dz_time_t t)
 {
 	const ds_set_t *view = &sim->registry[0].set;
 	for (size_t v = 0; v < sim->registry_count; v++) {
-		if (sim->registry[v].published + sim->lag[i] <= t)
+		if (visible_at(sim, i, v) <= t)
 			view = &sim->registry[v].set;
 	}
 	return view;
@@ -806,6 +826,40 @@ sim_parent_has_ds(sim_t *sim, uint32_t key)
 		return false;
 	oracle_ds_t d = expected_ds(sim, k);
 	return set_has(registry_current(sim), &d);
+}
+
+/* ---------------------------------------------------------------------------
+ * The poller: every server's view of the DS RRset, as the keystore queries it
+ */
+
+static void
+poll_parent(sim_t *sim, dz_time_t t)
+{
+	dz_parent_answer_t answers[MAX_SERVERS];
+	dz_error_t err;
+
+	for (unsigned i = 0; i < sim->servers; i++) {
+		dz_parent_answer_t *a = &answers[i];
+		const ds_set_t *view = server_view(sim, i, t);
+		memset(a, 0, sizeof(*a));
+		snprintf(a->server, sizeof(a->server), "ns%u.parent.test", i + 1);
+		a->result = DZ_OK;
+		a->authoritative = true;
+		a->ttl = view->count > 0 ? sim->parent_ttl : 0;
+		for (size_t d = 0; d < view->count && d < DZ_PARENT_DS_MAX; d++) {
+			const oracle_ds_t *ds = &view->ds[d];
+			dz_ds_rdata_t *out = &a->ds[a->ds_count++];
+			out->data[0] = (uint8_t)(ds->tag >> 8);
+			out->data[1] = (uint8_t)ds->tag;
+			out->data[2] = ds->algorithm;
+			out->data[3] = ds->digest_type;
+			memcpy(out->data + 4, ds->digest, ds->digest_len);
+			out->len = 4 + ds->digest_len;
+		}
+	}
+	dz_error_init(&err);
+	(void)dz_key_manager_observe_parent(sim->mgr, answers, sim->servers, t + sim->wall_offset,
+					    NULL, &err);
 }
 
 /* ---------------------------------------------------------------------------
@@ -875,8 +929,10 @@ observe(sim_t *sim, dz_time_t t)
 		dz_error_t err;
 		dz_error_init(&err);
 		snprintf(key, sizeof(key), "#%u", c->key);
-		dz_result_t r = c->gone ? dz_key_manager_ds_gone(sim->mgr, key, c->at, t, &err)
-					: dz_key_manager_ds_seen(sim->mgr, key, c->at, t, &err);
+		dz_time_t wall = t + sim->wall_offset;
+		dz_time_t at = c->at + sim->wall_offset;
+		dz_result_t r = c->gone ? dz_key_manager_ds_gone(sim->mgr, key, at, wall, &err)
+					: dz_key_manager_ds_seen(sim->mgr, key, at, wall, &err);
 		if (r == DZ_OK)
 			changed = true;
 	}
@@ -976,7 +1032,8 @@ restart_manager(sim_t *sim, bool reconcile, dz_time_t t)
 	if (reconcile) {
 		dz_error_t err;
 		dz_error_init(&err);
-		if (dz_key_manager_reconcile(sim->mgr, &sim->served, t, &err) != DZ_OK) {
+		if (dz_key_manager_reconcile(sim->mgr, &sim->served, t + sim->wall_offset, &err) !=
+		    DZ_OK) {
 			fprintf(stderr, "sim: reconcile: %s\n", dz_error_message(&err));
 			abort();
 		}
@@ -991,14 +1048,27 @@ round_at(sim_t *sim, dz_time_t t)
 	dz_key_plan_t *plan = NULL;
 	dz_error_t err;
 
-	changed = observe(sim, t) || changed;
+	if (sim->params.polling)
+		poll_parent(sim, t);
+	else
+		changed = observe(sim, t) || changed;
 	dz_error_init(&err);
-	if (dz_key_manager_prepare(sim->mgr, t, &plan, &err) != DZ_OK) {
-		/* Halted managers still let the zone be served as it is. */
+	if (dz_key_manager_prepare(sim->mgr, t + sim->wall_offset, &plan, &err) != DZ_OK) {
+		/* A halted manager: the daemon keeps re-signing with the keys it served. */
+		dz_keyset_t served;
+		dz_key_keyset_copy(&served, &sim->served);
+		publish(sim, &served, t);
+		dz_key_keyset_clear(&served);
 		sim->next_key_event = DZ_TIME_NEVER;
 		return changed;
 	}
 	remember_keys(sim, dz_key_plan_ring(plan));
+	if (sim->crash_before_publish) {
+		sim->crash_before_publish = false;
+		dz_key_plan_destroy(plan);
+		restart_manager(sim, false, t);
+		return true;
+	}
 	bool full = publish(sim, dz_key_plan_keyset(plan), t);
 	if (sim->crash_next) {
 		sim->crash_next = false;
@@ -1006,7 +1076,7 @@ round_at(sim_t *sim, dz_time_t t)
 		restart_manager(sim, sim->crash_reconcile, t);
 		return true;
 	}
-	dz_key_commit_t info = { .published_at = t, .full_resign = full };
+	dz_key_commit_t info = { .published_at = t + sim->wall_offset, .full_resign = full };
 	if (dz_key_manager_commit(sim->mgr, plan, &info, &err) != DZ_OK) {
 		fprintf(stderr, "sim: commit: %s\n", dz_error_message(&err));
 		abort();
@@ -1015,7 +1085,7 @@ round_at(sim_t *sim, dz_time_t t)
 	record_transitions(sim, run, t);
 	changed = changed || run->transition_count > 0 || run->started_count > 0 ||
 		  run->purge_count > 0;
-	sim->next_key_event = run->next;
+	sim->next_key_event = run->next == DZ_TIME_NEVER ? DZ_TIME_NEVER : run->next - sim->wall_offset;
 	dz_key_plan_destroy(plan);
 	report_deletions(sim);
 	assign_labels(sim);
@@ -1029,6 +1099,11 @@ step(sim_t *sim, dz_time_t t)
 	assert(t >= sim->now);
 	sim->now = t;
 	dz_key_sim_set_time(sim->provider, t);
+	dz_clock_sample_t sample = { .wall = t + sim->wall_offset, .boottime = t - sim->boot_start };
+	snprintf(sample.boot_id, sizeof(sample.boot_id), "boot-%u", sim->boot_count);
+	dz_error_t clock_err;
+	dz_error_init(&clock_err);
+	(void)dz_key_manager_check_clock(sim->mgr, &sample, NULL, &clock_err);
 	if (sim->next_policy_at <= t) {
 		dz_error_t err;
 		dz_error_init(&err);
@@ -1048,6 +1123,10 @@ sim_next(sim_t *sim)
 {
 	dz_time_t next = min_time(sim->next_key_event, sim->next_policy_at);
 	dz_time_t now = sim->now;
+	dz_time_t poll = dz_key_manager_next_parent_check(sim->mgr, now + sim->wall_offset);
+
+	if (poll != DZ_TIME_NEVER)
+		next = min_time(next, poll - sim->wall_offset);
 
 	for (int i = 0; i < DATA_SETS; i++) {
 		const rrset_t *r = &sim->data[i];
@@ -1064,7 +1143,7 @@ sim_next(sim_t *sim)
 		next = min_time(next, sim->confirmations[i].at);
 	for (size_t v = 0; v < sim->registry_count; v++) {
 		for (unsigned s = 0; s < sim->servers; s++) {
-			dz_time_t visible = sim->registry[v].published + sim->lag[s];
+			dz_time_t visible = visible_at(sim, s, v);
 			if (visible > now)
 				next = min_time(next, visible);
 		}
@@ -1207,9 +1286,15 @@ sim_set_policy(sim_t *sim, const dz_policy_t *policy, dz_time_t at)
 }
 
 void
-sim_restart(sim_t *sim)
+sim_restart(sim_t *sim, bool reconcile)
 {
-	restart_manager(sim, false, sim->now);
+	restart_manager(sim, reconcile, sim->now);
+}
+
+void
+sim_crash_before_publication(sim_t *sim)
+{
+	sim->crash_before_publish = true;
 }
 
 void
@@ -1217,6 +1302,60 @@ sim_crash_before_commit(sim_t *sim, bool reconcile)
 {
 	sim->crash_next = true;
 	sim->crash_reconcile = reconcile;
+}
+
+void
+sim_jump_clock(sim_t *sim, int64_t seconds)
+{
+	sim->wall_offset += seconds;
+}
+
+void
+sim_reboot(sim_t *sim)
+{
+	sim->boot_count++;
+	sim->boot_start = sim->now;
+}
+
+void
+sim_clock_ack(sim_t *sim)
+{
+	dz_error_t err;
+	dz_error_init(&err);
+	if (dz_key_manager_clock_ack(sim->mgr, &err) != DZ_OK) {
+		fprintf(stderr, "sim: clock-ack: %s\n", dz_error_message(&err));
+		abort();
+	}
+}
+
+dz_time_t
+sim_wall(const sim_t *sim)
+{
+	return sim->now + sim->wall_offset;
+}
+
+dz_time_t
+sim_transition_time(sim_t *sim, const char *label, dz_key_record_t record, dz_key_state_t to)
+{
+	uint32_t key = sim_key(sim, label);
+
+	for (size_t i = 0; i < sim->transition_count; i++) {
+		const sim_transition_t *t = &sim->transitions[i];
+		if (t->key == key && t->record == record && t->to == to)
+			return t->time;
+	}
+	return DZ_TIME_NEVER;
+}
+
+const char *
+sim_state_path(sim_t *sim)
+{
+	if (sim->params.state_dir == NULL)
+		return NULL;
+	if (sim->state_path[0] == '\0')
+		snprintf(sim->state_path, sizeof(sim->state_path), "%s/example.com.keys",
+			 sim->params.state_dir);
+	return sim->state_path;
 }
 
 size_t

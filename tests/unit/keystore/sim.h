@@ -28,7 +28,7 @@ typedef enum sim_parent {
 	SIM_PARENT_INSTANT,	 /* copies the CDS into its DS RRset after parent_delay */
 	SIM_PARENT_ADD_ONLY,	 /* adds DS records from the CDS, never removes any */
 	SIM_PARENT_NEVER,	 /* never changes its DS RRset */
-	SIM_PARENT_WRONG_DIGEST, /* publishes new DS records with a corrupted digest */
+	SIM_PARENT_WRONG_DIGEST, /* adds new DS records with a corrupted digest */
 	SIM_PARENT_ROLLBACK,	 /* applies a change, then restores the old set once */
 } sim_parent_t;
 
@@ -48,6 +48,7 @@ typedef struct sim_params {
 	unsigned parent_servers;   /* 0: 2 */
 	int lagging_server;	   /* index of a server with extra lag; < 0: none */
 	int64_t extra_lag;	   /* its extra lag; < 0: it never updates */
+	dz_time_t lagging_after;   /* the extra lag applies to changes from then on */
 	bool polling;		   /* observe the parent by polling instead of by the operator */
 	int64_t operator_delay;	   /* operator confirms this long after every server changed */
 	bool operator_early;	   /* operator confirms at the request, before the parent acts */
@@ -107,8 +108,15 @@ oracle_t *sim_oracle(sim_t *sim);
 /* Replace the policy (a configuration reload) at time `at` (a step happens then). */
 void sim_set_policy(sim_t *sim, const dz_policy_t *policy, dz_time_t at);
 
-/* Tear down the manager and create it again from the state file (a restart). */
-void sim_restart(sim_t *sim);
+/*
+ * Tear down the manager and create it again from the state file (a
+ * restart).  With `reconcile`, the restarted manager aligns its states with
+ * the key set of the zone version served last.
+ */
+void sim_restart(sim_t *sim, bool reconcile);
+
+/* The next round crashes after deciding and before publishing, then restarts. */
+void sim_crash_before_publication(sim_t *sim);
 
 /*
  * Tear down the manager as if the process crashed after publishing the
@@ -117,6 +125,28 @@ void sim_restart(sim_t *sim);
  * the served key set first.
  */
 void sim_crash_before_commit(sim_t *sim, bool reconcile);
+
+/*
+ * Move the daemon's wall clock by `seconds` from now on (the simulation's
+ * own time, which the oracle uses, is unaffected).
+ */
+void sim_jump_clock(sim_t *sim, int64_t seconds);
+
+/* The daemon's host reboots: new boot id, boot time starts again. */
+void sim_reboot(sim_t *sim);
+
+/* The operator acknowledges a clock jump. */
+void sim_clock_ack(sim_t *sim);
+
+/* The daemon's wall clock now. */
+dz_time_t sim_wall(const sim_t *sim);
+
+/* Time of the first transition of `label`'s record into `to`; DZ_TIME_NEVER if none. */
+dz_time_t sim_transition_time(sim_t *sim, const char *label, dz_key_record_t record,
+			      dz_key_state_t to);
+
+/* State file path of the simulated zone (NULL without a state folder); owned by sim. */
+const char *sim_state_path(sim_t *sim);
 
 /* Number of transitions and steps so far. */
 size_t sim_transition_count(const sim_t *sim);

@@ -251,7 +251,7 @@ apply_action(sim_t *sim, random_case_t *c, const action_t *a, dz_policy_t *curre
 		return;
 	}
 	case ACTION_RESTART:
-		sim_restart(sim);
+		sim_restart(sim, false);
 		return;
 	case ACTION_TTL: {
 		uint32_t ttl = 60 + a->value % (uint32_t)(2 * D);
