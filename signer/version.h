@@ -11,9 +11,9 @@
  *      owner, type, class and RDATA, ignoring the TTL (dz_wire_rr_compare()).
  *   2. For each RR that any entry touches, the last operation wins: present
  *      (with the TTL of that last addition) or absent.  So an RR removed and
- *      added again is present, a TTL-only change (removed with the old TTL,
- *      added with the new one) is present with the new TTL, and a whole
- *      NSEC3 chain swap removes every old NSEC3 RR and adds every new one.
+ *      added again is present.  A TTL-only change (removed with the old TTL,
+ *      added with the new one) is present with the new TTL.  A whole NSEC3
+ *      chain swap removes every old NSEC3 RR and adds every new one.
  *   3. The result is merged with the snapshot in dz_wire_rr_compare()
  *      order: an RR that no entry touched comes from the snapshot; an RR
  *      that was touched comes from its last operation, or not at all.
@@ -61,6 +61,10 @@ typedef struct dz_version {
  * journal entries added since are read and checked: loading the version
  * after a dz_publish_diff() then costs the size of the diff, not of the
  * zone.  A snapshot that is opened anew is checked RR by RR.
+ * NOTE: that check runs in the caller's thread after each
+ * materialization: 95 ms for 100k names (612k RRs) in
+ * tests/bench/bench_publish.py on a loaded 2-core VM, so about a second
+ * for 1M names by extrapolation.
  *
  * A journal that is missing, damaged, of another zone, or that does not
  * contain the snapshot's serial is ignored with a warning: the version is

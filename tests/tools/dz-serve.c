@@ -30,7 +30,9 @@
  *   status         print the serials of the published files
  *   quit           stop (after a last materialization)
  * It prints "ready PORT" once listening, "published SERIAL in MS ms" after
- * each publication, "materialized SERIAL in MS ms", "status serial S
+ * each publication, "materialized SERIAL in MS ms, server reload MS ms"
+ * (the time of the rewrite, then of the server mapping the new snapshot),
+ * "status serial S
  * snapshot N text T pending P" and "error: MESSAGE" when a command fails.
  */
 #include "config.h"
@@ -392,14 +394,19 @@ materializer_stop(materializer_t *m)
 	m->running = false;
 }
 
-/* Materialize now and let the server map the new snapshot. */
+/*
+ * Materialize now and let the server map the new snapshot; *reload_ms is
+ * the time the server took for that.
+ */
 static dz_result_t
-materialize_now(app_t *app, uint32_t *serial, dz_error_t *err)
+materialize_now(app_t *app, uint32_t *serial, double *reload_ms, dz_error_t *err)
 {
 	dz_result_t result = dz_publish_materialize(&app->target, serial, err);
+	double started = monotonic_ms();
 
 	if (result == DZ_OK && app->server != NULL)
 		result = dz_server_zone_published(app->server, app->target.zone, err);
+	*reload_ms = monotonic_ms() - started;
 	return result;
 }
 
@@ -432,10 +439,12 @@ run_command(app_t *app, char *line)
 		return;
 	}
 	if (strcmp(line, "materialize") == 0) {
-		if (materialize_now(app, &serial, &err) != DZ_OK)
+		double reload_ms = 0;
+		if (materialize_now(app, &serial, &reload_ms, &err) != DZ_OK)
 			printf("error: %s\n", dz_error_message(&err));
 		else
-			printf("materialized %u in %.3f ms\n", serial, monotonic_ms() - started);
+			printf("materialized %u in %.3f ms, server reload %.3f ms\n", serial,
+			       monotonic_ms() - started - reload_ms, reload_ms);
 		fflush(stdout);
 		return;
 	}
