@@ -475,3 +475,20 @@ dz_snapshot_print_text(const dz_snapshot_t *s, FILE *fp, dz_error_t *err)
 	}
 	return DZ_OK;
 }
+
+dz_result_t
+dz_snapshot_write_text(const dz_snapshot_t *s, const char *text_path, mode_t mode,
+		       dz_error_t *err)
+{
+	dz_atomic_file_t file;
+	dz_result_t result = dz_atomic_file_open(&file, text_path, mode, err);
+
+	if (result != DZ_OK)
+		return result;
+	result = dz_snapshot_print_text(s, file.fp, err);
+	if (result != DZ_OK) {
+		dz_atomic_file_abort(&file);
+		return dz_error_prefix(err, "%s", text_path);
+	}
+	return dz_atomic_file_commit(&file, err);
+}

@@ -163,4 +163,13 @@ dz_result_t dz_snapshot_text_serial(const char *text_path, uint32_t *serial, dz_
  */
 dz_result_t dz_snapshot_print_text(const dz_snapshot_t *snapshot, FILE *fp, dz_error_t *err);
 
+/*
+ * Rewrite the zone text file `text_path` from an open snapshot, atomically.
+ * It takes no journal lock: for a published zone, dz_publish_materialize()
+ * (signer/publish.h) is the way to bring the text file up, because it never
+ * replaces a newer text file with an older one.
+ */
+dz_result_t dz_snapshot_write_text(const dz_snapshot_t *snapshot, const char *text_path,
+				   mode_t mode, dz_error_t *err);
+
 #endif

@@ -458,6 +458,23 @@ diff_commits_to_journal_only(void **state)
 	/* Nothing to do the second time. */
 	assert_int_equal(dz_publish_materialize(&f->target, &serial, NULL), DZ_OK);
 	assert_int_equal(serial, 2);
+
+	/* The text written straight from the snapshot is the same file. */
+	char copy_path[PATH_MAX + 8];
+	char *written = NULL, *copied = NULL;
+	size_t written_len = 0, copied_len = 0;
+	dz_snapshot_t *s = NULL;
+	snprintf(copy_path, sizeof(copy_path), "%s.copy", f->target.text_path);
+	assert_int_equal(dz_snapshot_open(f->target.snapshot_path, true, &s, NULL), DZ_OK);
+	assert_int_equal(dz_snapshot_write_text(s, copy_path, 0644, NULL), DZ_OK);
+	dz_snapshot_close(s);
+	assert_int_equal(dz_file_read_all(f->target.text_path, 1 << 20, &written, &written_len, NULL),
+			 DZ_OK);
+	assert_int_equal(dz_file_read_all(copy_path, 1 << 20, &copied, &copied_len, NULL), DZ_OK);
+	assert_int_equal(copied_len, written_len);
+	assert_memory_equal(copied, written, written_len);
+	free(written);
+	free(copied);
 }
 
 static void
