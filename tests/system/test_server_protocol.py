@@ -459,3 +459,27 @@ def test_queries_only_from_secondaries_by_default(tmp_path, signed, dz_serve):  
     assert soa_from("127.0.0.2").answer[0][0].serial == 1
     assert soa_from("127.0.0.1").rcode() == dns.rcode.REFUSED
     assert "refused query from 127.0.0.1" in server.output()
+
+
+def test_notify_source_is_never_a_wildcard(tmp_path, signed, dz_serve):  # noqa: F811
+    """Listening on IPv4 only, NOTIFY to ::1 is sent from a socket bound to ::1."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    sock.bind(("::1", 0))
+    sock.settimeout(30)
+    port = sock.getsockname()[1]
+    server = start(dz_serve, signed.sign(1), "--secondary", f"::1@{port}")
+    data, peer = sock.recvfrom(65535)
+    request = dns.message.from_wire(data)
+    sock.sendto(dns.message.make_response(request).to_wire(), peer)
+    sock.close()
+    assert request.opcode() == dns.opcode.NOTIFY
+    assert peer[0] == "::1"
+    wait_for(lambda: "NOTIFY for serial 1 acknowledged by ::1" in server.output(), timeout=10,
+             what="the acknowledgement in the log")
+    # No socket of dz-serve is bound to a wildcard address.
+    sockets = run(["ss", "-H", "-u", "-a", "-n", "-p"]).stdout.splitlines()
+    mine = [line for line in sockets if f"pid={server.proc.pid}," in line]
+    assert len(mine) >= 2, sockets
+    for line in mine:
+        local = line.split()[3]
+        assert not local.startswith(("0.0.0.0:", "[::]:", "*:")), line
