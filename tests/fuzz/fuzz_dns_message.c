@@ -5,9 +5,10 @@
  * TCP, bit 1: IPv6) and whether the target signs the request with the
  * TSIG key before handling it (bit 2), so that the paths behind a valid
  * MAC are reached; the rest is the request.  The responder serves a small
- * published zone with a journal of one entry, a TSIG key "xfr." and access
- * lists that allow everyone, so that SOA, AXFR, IXFR and NOTIFY paths all
- * run.  Transfers are driven to their end.
+ * published zone with a journal of two entries, the second committed by
+ * the fast path so that AXFR merges it into the snapshot, a TSIG key "xfr."
+ * and access lists that allow everyone, so that SOA, AXFR, IXFR and NOTIFY
+ * paths all run.  Transfers are driven to their end.
  */
 #include "config.h"
 
@@ -50,26 +51,59 @@ static const char *const version2[] = {
 	NULL,
 };
 
+/* Append the wire form of the RR in presentation form `text` to `rrs`. */
+static void
+append_rr(dz_buf_t *rrs, const char *text)
+{
+	ldns_rr *rr = NULL;
+	uint8_t *wire = NULL;
+	size_t len = 0;
+
+	if (ldns_rr_new_frm_str(&rr, text, 3600, NULL, NULL) != LDNS_STATUS_OK ||
+	    ldns_rr2wire(&wire, rr, LDNS_SECTION_ANSWER, &len) != LDNS_STATUS_OK ||
+	    dz_buf_append(rrs, wire, len) != DZ_OK)
+		abort();
+	free(wire);
+	ldns_rr_free(rr);
+}
+
 static void
 publish(const dz_publish_target_t *target, const char *const *texts)
 {
 	dz_snapshot_writer_t *writer = NULL;
+	dz_buf_t rrs;
 
-	if (dz_publish_begin(target, &writer, NULL) != DZ_OK)
+	dz_buf_init(&rrs);
+	for (size_t i = 0; texts[i] != NULL; i++)
+		append_rr(&rrs, texts[i]);
+	if (dz_publish_begin(target, &writer, NULL) != DZ_OK ||
+	    dz_snapshot_writer_add_all(writer, &rrs, NULL) != DZ_OK ||
+	    dz_publish_commit(target, writer, NULL, NULL, NULL, NULL) != DZ_OK)
 		abort();
-	for (size_t i = 0; texts[i] != NULL; i++) {
-		ldns_rr *rr = NULL;
-		uint8_t *wire = NULL;
-		size_t len = 0;
-		if (ldns_rr_new_frm_str(&rr, texts[i], 3600, NULL, NULL) != LDNS_STATUS_OK ||
-		    ldns_rr2wire(&wire, rr, LDNS_SECTION_ANSWER, &len) != LDNS_STATUS_OK ||
-		    dz_snapshot_writer_add(writer, wire, len, NULL) != DZ_OK)
-			abort();
-		free(wire);
-		ldns_rr_free(rr);
-	}
-	if (dz_publish_commit(target, writer, NULL, NULL, NULL, NULL) != DZ_OK)
+	dz_buf_clear(&rrs);
+}
+
+/* Commit version 3 as a diff from version 2: the TLSA changes again, and a TTL. */
+static void
+publish_diff(const dz_publish_target_t *target)
+{
+	dz_buf_t removed, added, soa;
+
+	dz_buf_init(&removed);
+	dz_buf_init(&added);
+	dz_buf_init(&soa);
+	append_rr(&removed, version2[2]);
+	append_rr(&removed, version2[3]);
+	append_rr(&added, "_25._tcp.mail.example.com. 300 IN TLSA 3 1 1 "
+			  "3333333333333333333333333333333333333333333333333333333333333333");
+	append_rr(&added, "ns1.example.com. 600 IN A 192.0.2.53");
+	append_rr(&soa, "example.com. 3600 IN SOA ns1.example.com. hostmaster.example.com. 3 "
+			"7200 3600 1209600 300");
+	if (dz_publish_diff(target, &removed, &added, &soa, NULL, NULL) != DZ_OK)
 		abort();
+	dz_buf_clear(&removed);
+	dz_buf_clear(&added);
+	dz_buf_clear(&soa);
 }
 
 static char folder[] = "/tmp/dz-fuzz-dns-message-XXXXXX";
@@ -105,10 +139,13 @@ initialize(void)
 	    dz_acl_add(&zone->transfer_acl, "0.0.0.0/0", NULL) != DZ_OK ||
 	    dz_acl_add(&zone->transfer_acl, "::/0", NULL) != DZ_OK ||
 	    dz_acl_add(&zone->notify_acl, "0.0.0.0/0 key xfr", NULL) != DZ_OK ||
+	    dz_acl_add(&zone->query_acl, "0.0.0.0/0", NULL) != DZ_OK ||
+	    dz_acl_add(&zone->query_acl, "::/0", NULL) != DZ_OK ||
 	    dz_publish_target_init(&target, folder, "example.com", 0, NULL) != DZ_OK)
 		abort();
 	publish(&target, version1);
 	publish(&target, version2);
+	publish_diff(&target);
 	if (dz_responder_create(&config, &responder, NULL) != DZ_OK ||
 	    dz_responder_load_zone(responder, 0, NULL, NULL) != DZ_OK)
 		abort();

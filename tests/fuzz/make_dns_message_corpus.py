@@ -21,8 +21,11 @@ KEYRING = dns.tsigkeyring.from_text({"xfr": ("hmac-sha256", "MDEyMzQ1Njc4OWFiY2R
 UDP, TCP, V6, SIGN = 0, 1, 2, 4
 
 
-def query(qtype, zone="example.com.", serial=None, edns=False, tsig=None, opcode=None):
-    msg = dns.message.make_query(zone, qtype, use_edns=0 if edns else None)
+def query(qtype, zone="example.com.", serial=None, edns=False, tsig=None, opcode=None,
+          edns_version=0):
+    msg = dns.message.make_query(zone, qtype)
+    if edns:
+        msg.use_edns(edns=edns_version)
     msg.id = 0x1234
     if opcode is not None:
         msg.set_opcode(opcode)
@@ -50,6 +53,10 @@ def main():
         "ixfr_tcp": bytes([TCP]) + query("IXFR", serial=1),
         "ixfr_udp_edns": bytes([UDP]) + query("IXFR", serial=1, edns=True),
         "ixfr_current": bytes([TCP]) + query("IXFR", serial=2),
+        "ixfr_current_after_diff": bytes([TCP]) + query("IXFR", serial=3),
+        "soa_edns_version_1": bytes([UDP]) + query("SOA", edns=True, edns_version=1),
+        "axfr_edns_version_1_signed_by_target": bytes([TCP | SIGN]) + query("AXFR", edns=True,
+                                                                             edns_version=1),
         "ixfr_unknown_serial": bytes([TCP | V6]) + query("IXFR", serial=77),
         "ixfr_no_soa": bytes([TCP]) + query("IXFR"),
         "notify": bytes([UDP]) + query("SOA", opcode=dns.opcode.NOTIFY),
