@@ -131,7 +131,9 @@ dz_result_t dz_publish_begin(const dz_publish_target_t *target, dz_snapshot_writ
  * empty.  DZ_ESTATE when the new serial is not after the committed one
  * (RFC 1982); DZ_EZONE when the diff is invalid; on any failure the
  * committed version stays as it was.  On success *serial (may be NULL) is
- * the new serial, and the text file is at it.
+ * the new serial, and the text file is at it, unless writing the snapshot
+ * or text file failed after the commit point: that is logged, and
+ * dz_publish_materialize() writes them.
  */
 dz_result_t dz_publish_commit(const dz_publish_target_t *target, dz_snapshot_writer_t *writer,
 			      const dz_buf_t *removed, const dz_buf_t *added, uint32_t *serial,
