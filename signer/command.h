@@ -29,6 +29,8 @@ typedef struct dz_command {
 int dz_command_fail(const char *name, const dz_error_t *err);
 
 /* Subcommands; each in its own file. */
+int dz_cmd_check_config(int argc, char **argv);
+int dz_cmd_config_schema(int argc, char **argv);
 int dz_cmd_hsm(int argc, char **argv);
 int dz_cmd_key(int argc, char **argv);
 int dz_cmd_version(int argc, char **argv);

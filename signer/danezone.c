@@ -10,7 +10,10 @@
 #include "common/mem.h"
 #include "signer/command.h"
 
+/* Commands with a NULL summary are not listed in the help. */
 static const dz_command_t commands[] = {
+	{ "check-config", "check the configuration file and report every error", dz_cmd_check_config },
+	{ "config-schema", NULL, dz_cmd_config_schema },
 	{ "hsm", "list PKCS#11 tokens and benchmark signing", dz_cmd_hsm },
 	{ "key", "key ceremonies: create, list, export and delete keys in a token", dz_cmd_key },
 	{ "version", "print the versions of danezone and its libraries", dz_cmd_version },
@@ -27,8 +30,10 @@ static void
 usage(FILE *out)
 {
 	fprintf(out, "usage: danezone COMMAND [ARGUMENTS]\n\ncommands:\n");
-	for (size_t i = 0; i < DZ_ARRAY_SIZE(commands); i++)
-		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+	for (size_t i = 0; i < DZ_ARRAY_SIZE(commands); i++) {
+		if (commands[i].summary != NULL)
+			fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+	}
 	fprintf(out, "\n'danezone COMMAND --help' describes one command; see also danezone(8).\n");
 }
 

@@ -1,0 +1,116 @@
+/*
+ * load.h -- fill a zone tree from RRs and check what a signer must refuse.
+ *
+ * Checks on each RR (named by file and line):
+ *   - class IN only; meta and obsolete types (OPT, TSIG, ...) are errors;
+ *   - owner at or below the origin: otherwise an error, or with
+ *     drop_out_of_zone a warning and the RR is dropped (never signed or
+ *     chained);
+ *   - TTL at most the policy's max_zone_ttl (0 = no limit);
+ *   - RRs of one RRset with different TTLs: the RRset gets the lowest TTL,
+ *     with a warning (RFC 2181 section 5.2);
+ *   - in an unsigned source, DNSSEC records (RRSIG, NSEC, NSEC3,
+ *     NSEC3PARAM, CDS, CDNSKEY) are dropped with a warning, and so are
+ *     DNSKEYs except those whose key tag is in keep_dnskey_tags (another
+ *     signer's key, for example).
+ * Checks of the whole zone in dz_loader_finish():
+ *   - exactly one SOA RR, at the apex; NS at the apex;
+ *   - no CNAME beside other data, at most one CNAME and one DNAME RR per
+ *     name; DS only at delegations;
+ *   - data below a zone cut other than address records (glue), and any
+ *     data below a DNAME, is occluded: kept as written, never signed and
+ *     never in the chain, with a warning.
+ * Every error is logged; the first one is returned with a count of the rest.
+ *
+ * A previous signed zone (signed_input) keeps its RRSIG, NSEC and NSEC3
+ * records attached to what they cover, and its DNSKEY, CDS, CDNSKEY and
+ * NSEC3PARAM RRsets as signer-made records, so the next signing run can
+ * keep every signature that is still good.
+ */
+#ifndef DZ_SIGNER_LOAD_H
+#define DZ_SIGNER_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ldns/ldns.h>
+
+#include "common/error.h"
+#include "common/mem.h"
+#include "signer/zone.h"
+
+/* Most errors logged one by one before the rest are only counted. */
+#define DZ_LOAD_MAX_LOGGED 20
+/* Largest number of DNSKEY key tags kept from the source. */
+#define DZ_LOAD_MAX_KEEP_TAGS 16
+
+typedef struct dz_load_options {
+	bool drop_out_of_zone;
+	bool signed_input;
+	uint32_t max_ttl; /* 0: no limit */
+	uint16_t keep_dnskey_tags[DZ_LOAD_MAX_KEEP_TAGS];
+	size_t keep_dnskey_count;
+} dz_load_options_t;
+
+typedef struct dz_loader {
+	dz_zone_t *zone;
+	dz_load_options_t options;
+	dz_buf_t extra_dnskeys; /* (length, RDATA) of DNSKEYs kept from the source */
+	dz_buf_t pending_sigs;	/* signed input: RRSIGs read before their RRset */
+	ldns_buffer *wire;
+	size_t errors;
+	size_t warnings;
+	size_t dropped;
+	size_t records;
+	unsigned soa_count;
+	dz_error_t first_error;
+} dz_loader_t;
+
+/* Prepare a loader for `zone` (not owned).  Returns DZ_ENOMEM. */
+dz_result_t dz_loader_init(dz_loader_t *loader, dz_zone_t *zone, const dz_load_options_t *options);
+
+/* Free what the loader owns (not the zone). */
+void dz_loader_clear(dz_loader_t *loader);
+
+/*
+ * Add one RR (a dz_source_rr_fn: ctx is the loader).  Problems with the RR
+ * are counted and logged and reading goes on; only DZ_ENOMEM stops it.
+ */
+dz_result_t dz_loader_add(void *ctx, const ldns_rr *rr, const char *file, unsigned line,
+			  dz_error_t *err);
+
+/*
+ * Add one RR given in wire form (owner, type, class, TTL, RDLENGTH, RDATA;
+ * names in canonical form).  Used by the property tests and the diff reader.
+ */
+dz_result_t dz_loader_add_wire(dz_loader_t *loader, const uint8_t *owner, size_t owner_len,
+			       uint16_t type, uint16_t rr_class, uint32_t ttl, const uint8_t *rdata,
+			       uint16_t rdata_len, const char *file, unsigned line);
+
+/*
+ * Run the checks of the whole zone and, for signed input, attach the
+ * signatures read before their RRsets and mark every RRset as signed.
+ * Returns DZ_EZONE when any error was found (err has the first one and the
+ * count), DZ_OK otherwise.
+ */
+dz_result_t dz_loader_finish(dz_loader_t *loader, dz_error_t *err);
+
+/*
+ * Convert an ldns RR to canonical wire parts: `buf` receives the whole RR,
+ * and the pointers point into it.  Returns DZ_EINVAL for an RR ldns cannot
+ * write.
+ */
+dz_result_t dz_rr_to_wire(const ldns_rr *rr, ldns_buffer *buf, const uint8_t **owner,
+			  size_t *owner_len, const uint8_t **rdata, uint16_t *rdata_len);
+
+/* Type mnemonic ("TLSA", "TYPE65000") into `buf` of 16 bytes. */
+const char *dz_type_name(uint16_t type, char buf[16]);
+
+/*
+ * Check the name and class rules that apply to one RR before it is added
+ * (class IN, owner in the zone, type allowed).  Used by the diff reader.
+ */
+dz_result_t dz_check_zone_type(uint16_t type, dz_error_t *err);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * output.h -- write a signed zone as a zone file.
+ *
+ * Names in canonical order (RFC 4034 section 6.1) with the NSEC3 records
+ * at their place among them; at each name the RRsets by type (the SOA
+ * first), each followed by its RRSIGs, then the NSEC record and its RRSIGs.
+ * Records are printed by ldns in presentation form, one per line.
+ */
+#ifndef DZ_SIGNER_OUTPUT_H
+#define DZ_SIGNER_OUTPUT_H
+
+#include <stdio.h>
+
+#include "common/error.h"
+#include "signer/zone.h"
+
+/* Write the zone to an open stream.  Returns DZ_EIO or DZ_EINTERNAL. */
+dz_result_t dz_output_write(const dz_zone_t *zone, FILE *fp, dz_error_t *err);
+
+/* Replace `path` atomically and durably (common/file.h) with the zone, mode 0644. */
+dz_result_t dz_output_zone_file(const dz_zone_t *zone, const char *path, dz_error_t *err);
+
+#endif

@@ -1,0 +1,87 @@
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "signer/serial.h"
+
+bool
+dz_serial_gt(uint32_t a, uint32_t b)
+{
+	return (a < b && b - a > 0x80000000U) || (a > b && a - b < 0x80000000U);
+}
+
+uint32_t
+dz_serial_add(uint32_t a, uint32_t n)
+{
+	return a + n; /* unsigned arithmetic wraps modulo 2^32 */
+}
+
+/* The candidate, or the base + 1 when the candidate is not larger than the base. */
+static uint32_t
+at_least_next(uint32_t candidate, uint32_t base)
+{
+	return dz_serial_gt(candidate, base) ? candidate : dz_serial_add(base, 1);
+}
+
+dz_result_t
+dz_serial_next(dz_serial_policy_t policy, uint32_t input, bool have_previous, uint32_t previous,
+	       dz_time_t now, uint32_t *serial, dz_error_t *err)
+{
+	uint32_t base = have_previous ? previous : input;
+	uint32_t candidate;
+	struct tm tm;
+	time_t t = (time_t)now;
+
+	switch (policy) {
+	case DZ_SERIAL_KEEP:
+		if (have_previous && !dz_serial_gt(input, previous))
+			return dz_error_set(err, DZ_ESTATE,
+					    "the SOA serial %u of the zone source is not greater than the published serial %u; raise it in the source or choose another serial policy",
+					    input, previous);
+		*serial = input;
+		return DZ_OK;
+	case DZ_SERIAL_INCREMENT:
+		*serial = have_previous ? dz_serial_add(previous, 1) : input;
+		return DZ_OK;
+	case DZ_SERIAL_UNIXTIME:
+		candidate = (uint32_t)now;
+		*serial = have_previous || candidate != input ? at_least_next(candidate, base) : input;
+		return DZ_OK;
+	case DZ_SERIAL_DATECOUNTER:
+		if (gmtime_r(&t, &tm) == NULL)
+			return dz_error_set(err, DZ_EINVAL, "time %lld cannot be converted to a date",
+					    (long long)now);
+		candidate = (uint32_t)(tm.tm_year + 1900) * 1000000U + (uint32_t)(tm.tm_mon + 1) * 10000U +
+			    (uint32_t)tm.tm_mday * 100U;
+		*serial = have_previous || candidate != input ? at_least_next(candidate, base) : input;
+		return DZ_OK;
+	}
+	return dz_error_set(err, DZ_EINVAL, "unknown serial policy %d", (int)policy);
+}
+
+static const char *const names[] = {
+	[DZ_SERIAL_KEEP] = "keep",
+	[DZ_SERIAL_INCREMENT] = "increment",
+	[DZ_SERIAL_UNIXTIME] = "unixtime",
+	[DZ_SERIAL_DATECOUNTER] = "datecounter",
+};
+
+const char *
+dz_serial_policy_name(dz_serial_policy_t policy)
+{
+	return (unsigned)policy < sizeof(names) / sizeof(names[0]) ? names[policy] : "unknown";
+}
+
+bool
+dz_serial_policy_parse(const char *text, dz_serial_policy_t *policy)
+{
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcasecmp(text, names[i]) == 0) {
+			*policy = (dz_serial_policy_t)i;
+			return true;
+		}
+	}
+	return false;
+}

@@ -1,0 +1,357 @@
+/*
+ * dz-serve.c -- test driver: publish signed zone files into a state folder
+ * and serve them with the danezone DNS server, until the daemon exists.
+ *
+ *   dz-serve --state DIR --zone NAME [options] [ZONEFILE]
+ *
+ * Options (repeatable where it makes sense):
+ *   --listen ADDR[@PORT]        UDP and TCP address (port 0 picks a free one)
+ *   --key ALG:NAME:SECRET       TSIG key
+ *   --secondary "ADDR@PORT [key NAME]"   gets NOTIFY on each new serial
+ *   --allow-transfer RULE       transfer ACL rule ("127.0.0.1 key NAME")
+ *   --allow-notify RULE, --allow-query RULE
+ *   --tcp-clients N, --tcp-idle-ms N, --notify-retry-ms N
+ *   --journal-max BYTES         journal size bound
+ *   --verbose                   log at debug level
+ *
+ * At start it recovers the state folder and publishes ZONEFILE when given
+ * and its serial is not the one published.  Then it reads commands on
+ * standard input, one per line:
+ *   publish FILE   publish a new version (journal entry, NOTIFY)
+ *   quit           stop
+ * It prints "ready PORT" once listening, "published SERIAL" after each
+ * publication and "error: MESSAGE" when a command fails.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <ldns/ldns.h>
+
+#include "common/clock.h"
+#include "common/file.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "signer/publish.h"
+#include "signer/server.h"
+#include "signer/wire.h"
+
+typedef struct app {
+	struct event_base *base;
+	dz_server_t *server;
+	dz_publish_target_t target;
+	char line[8192];
+	size_t line_len;
+} app_t;
+
+typedef struct wire_rr {
+	uint8_t *data;
+	size_t len;
+	dz_wire_rr_t rr;
+} wire_rr_t;
+
+static int
+compare_wire_rr(const void *a, const void *b)
+{
+	const wire_rr_t *x = a;
+	const wire_rr_t *y = b;
+
+	/* The SOA goes first; everything else in canonical order. */
+	if (x->rr.type == DZ_TYPE_SOA || y->rr.type == DZ_TYPE_SOA)
+		return (y->rr.type == DZ_TYPE_SOA) - (x->rr.type == DZ_TYPE_SOA);
+	return dz_wire_rr_compare(&x->rr, &y->rr);
+}
+
+/* Convert one ldns RR to canonical wire form and append it to `rrs`. */
+static dz_result_t
+add_rr(ldns_rr *rr, wire_rr_t **rrs, size_t *count, size_t *cap, dz_error_t *err)
+{
+	uint8_t *wire = NULL;
+	size_t size = 0;
+
+	ldns_rr2canonical(rr);
+	if (ldns_rr2wire(&wire, rr, LDNS_SECTION_ANSWER, &size) != LDNS_STATUS_OK)
+		return dz_error_set(err, DZ_EZONE, "ldns cannot convert an RR to wire form");
+	if (*count == *cap) {
+		size_t grown = *cap == 0 ? 1024 : *cap * 2;
+		wire_rr_t *list = realloc(*rrs, grown * sizeof(*list));
+		if (list == NULL) {
+			free(wire);
+			return dz_error_set(err, DZ_ENOMEM, "out of memory");
+		}
+		*rrs = list;
+		*cap = grown;
+	}
+	wire_rr_t *entry = &(*rrs)[(*count)++];
+	entry->data = wire;
+	entry->len = size;
+	size_t offset = 0;
+	return dz_wire_rr_parse(wire, size, &offset, &entry->rr) == DZ_OK
+		       ? DZ_OK
+		       : dz_error_set(err, DZ_EZONE, "invalid RR from ldns");
+}
+
+/* Publish the zone file at `path` as a new version. */
+static dz_result_t
+publish_file(app_t *app, const char *path, uint32_t *serial, dz_error_t *err)
+{
+	dz_result_t result = DZ_OK;
+	ldns_zone *zone = NULL;
+	ldns_rdf *origin = NULL;
+	wire_rr_t *rrs = NULL;
+	size_t count = 0;
+	size_t cap = 0;
+	dz_snapshot_writer_t *writer = NULL;
+	int line = 0;
+	FILE *fp = fopen(path, "r");
+
+	if (fp == NULL)
+		return dz_error_set(err, DZ_ENOTFOUND, "cannot open %s: %s", path, strerror(errno));
+	origin = ldns_dname_new_frm_str(app->target.zone);
+	ldns_status status = ldns_zone_new_frm_fp_l(&zone, fp, origin, 3600, LDNS_RR_CLASS_IN,
+						    &line);
+	fclose(fp);
+	if (status != LDNS_STATUS_OK) {
+		result = dz_error_set(err, DZ_ESYNTAX, "%s line %d: %s", path, line,
+				      ldns_get_errorstr_by_id(status));
+		goto cleanup;
+	}
+	if (ldns_zone_soa(zone) == NULL) {
+		result = dz_error_set(err, DZ_EZONE, "%s has no SOA record", path);
+		goto cleanup;
+	}
+	result = add_rr(ldns_zone_soa(zone), &rrs, &count, &cap, err);
+	for (size_t i = 0; result == DZ_OK && i < ldns_rr_list_rr_count(ldns_zone_rrs(zone)); i++)
+		result = add_rr(ldns_rr_list_rr(ldns_zone_rrs(zone), i), &rrs, &count, &cap, err);
+	if (result != DZ_OK)
+		goto cleanup;
+	qsort(rrs, count, sizeof(*rrs), compare_wire_rr);
+
+	result = dz_publish_begin(&app->target, &writer, err);
+	if (result != DZ_OK)
+		goto cleanup;
+	for (size_t i = 0; result == DZ_OK && i < count; i++) {
+		/* Zone files may repeat a record; a version holds it once. */
+		if (i > 0 && dz_wire_rr_compare(&rrs[i - 1].rr, &rrs[i].rr) == 0)
+			continue;
+		result = dz_snapshot_writer_add(writer, rrs[i].data, rrs[i].len, err);
+	}
+	if (result != DZ_OK) {
+		dz_snapshot_writer_abort(writer);
+		goto cleanup;
+	}
+	result = dz_publish_commit(&app->target, writer, NULL, NULL, serial, err);
+
+cleanup:
+	for (size_t i = 0; i < count; i++)
+		free(rrs[i].data);
+	free(rrs);
+	ldns_zone_deep_free(zone);
+	ldns_rdf_deep_free(origin);
+	return result;
+}
+
+static void
+run_command(app_t *app, char *line)
+{
+	dz_error_t err;
+	uint32_t serial = 0;
+
+	dz_error_init(&err);
+	if (strcmp(line, "quit") == 0) {
+		event_base_loopexit(app->base, NULL);
+		return;
+	}
+	if (strncmp(line, "publish ", 8) == 0) {
+		if (publish_file(app, line + 8, &serial, &err) != DZ_OK ||
+		    dz_server_zone_published(app->server, app->target.zone, &err) != DZ_OK) {
+			printf("error: %s\n", dz_error_message(&err));
+		} else {
+			printf("published %u\n", serial);
+		}
+		fflush(stdout);
+		return;
+	}
+	printf("error: unknown command '%s'; expected 'publish FILE' or 'quit'\n", line);
+	fflush(stdout);
+}
+
+static void
+stdin_read(evutil_socket_t fd, short what, void *arg)
+{
+	app_t *app = arg;
+
+	(void)what;
+	ssize_t n = read(fd, app->line + app->line_len, sizeof(app->line) - 1 - app->line_len);
+	if (n <= 0) {
+		event_base_loopexit(app->base, NULL);
+		return;
+	}
+	app->line_len += (size_t)n;
+	app->line[app->line_len] = '\0';
+	char *newline;
+	while ((newline = strchr(app->line, '\n')) != NULL) {
+		*newline = '\0';
+		run_command(app, app->line);
+		size_t rest = app->line_len - (size_t)(newline + 1 - app->line);
+		memmove(app->line, newline + 1, rest + 1);
+		app->line_len = rest;
+	}
+	if (app->line_len == sizeof(app->line) - 1)
+		app->line_len = 0;
+}
+
+static void
+stop_signal(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopexit(arg, NULL);
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: dz-serve --state DIR --zone NAME [--listen ADDR@PORT] [--key ALG:NAME:SECRET]\n"
+			"                [--secondary 'ADDR@PORT [key NAME]'] [--allow-transfer RULE]\n"
+			"                [--allow-notify RULE] [--allow-query RULE] [--tcp-clients N]\n"
+			"                [--tcp-idle-ms N] [--notify-retry-ms N] [--journal-max BYTES]\n"
+			"                [--verbose] [ZONEFILE]\n");
+	return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "zone", required_argument, NULL, 'z' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "secondary", required_argument, NULL, 'S' },
+		{ "allow-transfer", required_argument, NULL, 't' },
+		{ "allow-notify", required_argument, NULL, 'n' },
+		{ "allow-query", required_argument, NULL, 'q' },
+		{ "tcp-clients", required_argument, NULL, 'c' },
+		{ "tcp-idle-ms", required_argument, NULL, 'i' },
+		{ "notify-retry-ms", required_argument, NULL, 'r' },
+		{ "journal-max", required_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	dz_server_config_t config;
+	dz_server_zone_config_t *zone = NULL;
+	const char *state = NULL;
+	const char *zone_name = NULL;
+	size_t journal_max = 0;
+	app_t app;
+	dz_error_t err;
+	int status = 1;
+	int opt;
+	/* Zone options are collected first: the zone exists once --zone is seen. */
+	const char *secondaries[32], *transfer[32], *notify[32], *query[32];
+	size_t n_secondaries = 0, n_transfer = 0, n_notify = 0, n_query = 0;
+
+	memset(&app, 0, sizeof(app));
+	dz_error_init(&err);
+	dz_server_config_init(&config);
+	dz_log_open("dz-serve", DZ_LOG_TARGET_STDERR, DZ_LOG_INFO);
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		dz_result_t result = DZ_OK;
+		switch (opt) {
+		case 's': state = optarg; break;
+		case 'z': zone_name = optarg; break;
+		case 'l': result = dz_server_config_add_listen(&config, optarg, &err); break;
+		case 'k': result = dz_server_config_add_key(&config, optarg, &err); break;
+		case 'S': if (n_secondaries < 32) secondaries[n_secondaries++] = optarg; break;
+		case 't': if (n_transfer < 32) transfer[n_transfer++] = optarg; break;
+		case 'n': if (n_notify < 32) notify[n_notify++] = optarg; break;
+		case 'q': if (n_query < 32) query[n_query++] = optarg; break;
+		case 'c': config.tcp_clients_max = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'i': config.tcp_idle_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'r': config.notify_retry_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'j': journal_max = strtoul(optarg, NULL, 10); break;
+		case 'v': dz_log_set_level(DZ_LOG_DEBUG); break;
+		default: return usage();
+		}
+		if (result != DZ_OK) {
+			fprintf(stderr, "dz-serve: %s\n", dz_error_message(&err));
+			goto cleanup;
+		}
+	}
+	if (state == NULL || zone_name == NULL || argc - optind > 1)
+		return usage();
+	if (dz_mkdir_p(state, 0755, &err) != DZ_OK ||
+	    dz_server_config_add_zone(&config, zone_name, state, &zone, &err) != DZ_OK)
+		goto fail;
+	for (size_t i = 0; i < n_secondaries; i++)
+		if (dz_server_zone_add_secondary(zone, secondaries[i], &err) != DZ_OK)
+			goto fail;
+	for (size_t i = 0; i < n_transfer; i++)
+		if (dz_acl_add(&zone->transfer_acl, transfer[i], &err) != DZ_OK)
+			goto fail;
+	for (size_t i = 0; i < n_notify; i++)
+		if (dz_acl_add(&zone->notify_acl, notify[i], &err) != DZ_OK)
+			goto fail;
+	for (size_t i = 0; i < n_query; i++)
+		if (dz_acl_add(&zone->query_acl, query[i], &err) != DZ_OK)
+			goto fail;
+	if (dz_publish_target_init(&app.target, state, zone_name, journal_max, &err) != DZ_OK)
+		goto fail;
+
+	uint32_t published = 0;
+	dz_result_t recovered = dz_publish_recover(&app.target, &published, &err);
+	if (recovered != DZ_OK && recovered != DZ_ENOTFOUND)
+		goto fail;
+	dz_error_init(&err);
+
+	app.base = event_base_new();
+	if (app.base == NULL)
+		goto cleanup;
+	if (dz_server_create(app.base, &config, dz_clock_system(), &app.server, &err) != DZ_OK)
+		goto fail;
+	if (optind < argc) {
+		uint32_t serial = 0;
+		if (publish_file(&app, argv[optind], &serial, &err) != DZ_OK &&
+		    err.code != DZ_ESTATE)
+			goto fail;
+		if (dz_server_zone_published(app.server, app.target.zone, &err) != DZ_OK)
+			goto fail;
+	}
+
+	struct event *input = event_new(app.base, STDIN_FILENO, EV_READ | EV_PERSIST, stdin_read,
+					&app);
+	struct event *term = evsignal_new(app.base, SIGTERM, stop_signal, app.base);
+	struct event *intr = evsignal_new(app.base, SIGINT, stop_signal, app.base);
+	event_add(input, NULL);
+	event_add(term, NULL);
+	event_add(intr, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	printf("ready %d\n", dz_server_port(app.server, config.listen_count > 0
+							      ? config.listen[0].address.ss_family
+							      : AF_INET));
+	fflush(stdout);
+	event_base_dispatch(app.base);
+	event_free(input);
+	event_free(term);
+	event_free(intr);
+	dz_log(DZ_LOG_NOTICE, "stopped");
+	status = 0;
+	goto cleanup;
+
+fail:
+	fprintf(stderr, "dz-serve: %s\n", dz_error_message(&err));
+cleanup:
+	dz_server_destroy(app.server);
+	if (app.base != NULL)
+		event_base_free(app.base);
+	dz_server_config_clear(&config);
+	return status;
+}
