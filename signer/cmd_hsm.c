@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/mem.h"
@@ -31,6 +32,8 @@
 #define BENCH_MAX_BATCH 4096
 /* Size of the data each benchmark request signs, like a small RRset with its RRSIG header. */
 #define BENCH_DATA_LEN 120
+/* Alternating rounds of the raw loop and the service per measurement. */
+#define BENCH_ROUNDS 3
 
 static int
 hsm_fail(const char *name, const dz_error_t *err)
@@ -160,18 +163,20 @@ cleanup:
 	return NULL;
 }
 
-/* Run `threads` workers on the service and return signatures per second. */
+/* Run `threads` workers on the service; adds their signatures and the wall time. */
 static dz_result_t
 bench_service(dz_sign_service_t *service, const bench_key_t *key, unsigned threads,
-	      unsigned batch, double seconds, double *rate, dz_error_t *err)
+	      unsigned batch, double seconds, unsigned long *signatures, double *elapsed,
+	      dz_error_t *err)
 {
 	bench_worker_t *workers = calloc(threads, sizeof(*workers));
 	dz_result_t result = DZ_OK;
 	unsigned started = 0;
-	double total = 0;
+	struct timespec start;
 
 	if (workers == NULL)
 		return dz_error_set(err, DZ_ENOMEM, "out of memory");
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (unsigned i = 0; i < threads; i++) {
 		workers[i] = (bench_worker_t){ .service = service, .key = key, .index = i,
 					       .batch = batch, .seconds = seconds };
@@ -187,12 +192,10 @@ bench_service(dz_sign_service_t *service, const bench_key_t *key, unsigned threa
 		if (workers[i].result != DZ_OK && result == DZ_OK)
 			result = dz_error_set(err, workers[i].result, "%s",
 					      dz_error_message(&workers[i].err));
-		if (workers[i].elapsed > 0)
-			total += (double)workers[i].signatures / workers[i].elapsed;
+		*signatures += workers[i].signatures;
 	}
+	*elapsed += elapsed_since(&start);
 	free(workers);
-	if (result == DZ_OK)
-		*rate = total;
 	return result;
 }
 
@@ -222,6 +225,7 @@ typedef struct bench_options {
 	double seconds;
 	uint8_t algorithms[BENCH_MAX_ALGORITHMS];
 	size_t algorithm_count;
+	double load_average;	/* 1-minute load average at the start, or -1 */
 } bench_options_t;
 
 static bool
@@ -290,26 +294,40 @@ bench_delete(dz_hsm_t *hsm, bench_key_t *keys, size_t count)
 	}
 }
 
-/* Measure the raw loop and the in-process service for each key. */
+/*
+ * Measure the raw loop and the in-process service for each key.  The two
+ * alternate in BENCH_ROUNDS rounds, so that load from other programs that
+ * comes and goes affects both alike.
+ */
 static dz_result_t
 bench_in_process(dz_hsm_t *hsm, const bench_options_t *options, bench_key_t *keys, size_t count,
 		 dz_error_t *err)
 {
 	dz_sign_service_t *service = NULL;
 	dz_result_t result = dz_sign_service_create_local(hsm, &service, err);
+	double round_seconds = options->seconds / BENCH_ROUNDS;
 
 	for (size_t i = 0; result == DZ_OK && i < count; i++) {
-		unsigned long signatures = 0;
-		struct timespec start;
+		unsigned long raw_signatures = 0, service_signatures = 0;
+		double raw_elapsed = 0, service_elapsed = 0;
 
-		clock_gettime(CLOCK_MONOTONIC, &start);
-		result = dz_hsm_raw_sign_loop(hsm, keys[i].key.id, keys[i].key.id_len,
-					      keys[i].algorithm, options->seconds, &signatures, err);
-		if (result != DZ_OK)
-			break;
-		keys[i].raw_rate = (double)signatures / elapsed_since(&start);
-		result = bench_service(service, &keys[i], options->threads, options->batch,
-				       options->seconds, &keys[i].local_rate, err);
+		for (int round = 0; result == DZ_OK && round < BENCH_ROUNDS; round++) {
+			unsigned long signatures = 0;
+			struct timespec start;
+
+			clock_gettime(CLOCK_MONOTONIC, &start);
+			result = dz_hsm_raw_sign_loop(hsm, keys[i].key.id, keys[i].key.id_len,
+						      keys[i].algorithm, round_seconds, &signatures,
+						      err);
+			raw_elapsed += elapsed_since(&start);
+			raw_signatures += signatures;
+			if (result == DZ_OK)
+				result = bench_service(service, &keys[i], options->threads,
+						       options->batch, round_seconds,
+						       &service_signatures, &service_elapsed, err);
+		}
+		keys[i].raw_rate = (double)raw_signatures / raw_elapsed;
+		keys[i].local_rate = (double)service_signatures / service_elapsed;
 	}
 	dz_sign_service_destroy(service);
 	return result;
@@ -326,9 +344,13 @@ bench_processes(const dz_hsm_config_t *config, const bench_options_t *options, b
 	worker_config.sessions = 1;
 	result = dz_sign_service_create_processes(&worker_config, options->processes, &service,
 						  err);
-	for (size_t i = 0; result == DZ_OK && i < count; i++)
+	for (size_t i = 0; result == DZ_OK && i < count; i++) {
+		unsigned long signatures = 0;
+		double elapsed = 0;
 		result = bench_service(service, &keys[i], options->threads, options->batch,
-				       options->seconds, &keys[i].process_rate, err);
+				       options->seconds, &signatures, &elapsed, err);
+		keys[i].process_rate = (double)signatures / elapsed;
+	}
 	dz_sign_service_destroy(service);
 	return result;
 }
@@ -344,6 +366,9 @@ bench_report(dz_hsm_t *hsm, const bench_options_t *options, const bench_key_t *k
 	       dz_hsm_module_describe(hsm, module, sizeof(module)));
 	printf("%u thread(s), batches of %u, %.1f s per measurement\n", options->threads,
 	       options->batch, options->seconds);
+	if (options->load_average >= 0)
+		printf("load average before the run: %.2f on %ld CPUs\n", options->load_average,
+		       sysconf(_SC_NPROCESSORS_ONLN));
 	snprintf(processes, sizeof(processes), "%u processes/s", options->processes);
 	printf("%-16s %14s %14s %7s", "ALGORITHM", "raw C_Sign/s", "service/s", "ratio");
 	if (options->processes > 0)
@@ -420,6 +445,8 @@ cmd_bench(int argc, char **argv, const char *name)
 		return hsm_usage_error(name, "unexpected argument");
 
 	dz_error_init(&err);
+	if (getloadavg(&options.load_average, 1) != 1)
+		options.load_average = -1;
 	dz_token_options_config(&token_options, options.threads, &config);
 	dz_result_t result = dz_hsm_create(&config, &hsm, &err);
 	if (result == DZ_OK)
