@@ -13,6 +13,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "hsm/hsm.h"
 #include "hsm/uri.h"
 
@@ -111,6 +112,7 @@ struct dz_hsm {
 	unsigned generation;		/* recoveries so far; guards against recovering twice */
 	bool failed;			/* a login failed: refuse everything (never retry a PIN) */
 	dz_error_t failure;
+	dz_log_condition_t session_lost; /* logged when it starts and when it ends */
 	struct timespec last_refresh;	/* monotonic time of the last index rebuild */
 
 	/* Sessions: sessions[i] is in use while busy[i]. */
