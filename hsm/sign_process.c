@@ -363,6 +363,12 @@ reap(worker_t *worker)
 		return;
 	for (int waited = 0; waited < EXIT_TIMEOUT_MS; waited += 10) {
 		pid_t done = waitpid(worker->pid, &status, WNOHANG);
+		if (done == worker->pid && WIFSIGNALED(status))
+			dz_log(DZ_LOG_WARNING, "%s (pid %ld) ended by signal %d", worker->name,
+			       (long)worker->pid, WTERMSIG(status));
+		else if (done == worker->pid && WEXITSTATUS(status) != 0)
+			dz_log(DZ_LOG_WARNING, "%s (pid %ld) exited with status %d", worker->name,
+			       (long)worker->pid, WEXITSTATUS(status));
 		if (done == worker->pid || (done < 0 && errno != EINTR))
 			return;
 		struct timespec pause = { 0, 10 * 1000 * 1000 };
