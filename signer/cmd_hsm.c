@@ -59,6 +59,16 @@ elapsed_since(const struct timespec *start)
 	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+/* CPU time of this process (all threads) in seconds. */
+static double
+process_cpu_seconds(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
 /* ------------------------------------------------------------------ tokens */
 
 static int
@@ -104,9 +114,11 @@ typedef struct bench_key {
 	uint8_t algorithm;
 	dz_hsm_key_t key;
 	bool generated;
-	double raw_rate;
+	double raw_rate;	/* signatures per second of wall time */
 	double local_rate;
 	double process_rate;
+	double raw_cpu_us;	/* CPU time of this process per signature, in microseconds */
+	double local_cpu_us;
 } bench_key_t;
 
 typedef struct bench_worker {
@@ -309,25 +321,33 @@ bench_in_process(dz_hsm_t *hsm, const bench_options_t *options, bench_key_t *key
 
 	for (size_t i = 0; result == DZ_OK && i < count; i++) {
 		unsigned long raw_signatures = 0, service_signatures = 0;
-		double raw_elapsed = 0, service_elapsed = 0;
+		double raw_elapsed = 0, service_elapsed = 0, raw_cpu = 0, service_cpu = 0;
 
 		for (int round = 0; result == DZ_OK && round < BENCH_ROUNDS; round++) {
 			unsigned long signatures = 0;
 			struct timespec start;
+			double cpu = process_cpu_seconds();
 
 			clock_gettime(CLOCK_MONOTONIC, &start);
 			result = dz_hsm_raw_sign_loop(hsm, keys[i].key.id, keys[i].key.id_len,
 						      keys[i].algorithm, round_seconds, &signatures,
 						      err);
 			raw_elapsed += elapsed_since(&start);
+			raw_cpu += process_cpu_seconds() - cpu;
 			raw_signatures += signatures;
-			if (result == DZ_OK)
-				result = bench_service(service, &keys[i], options->threads,
-						       options->batch, round_seconds,
-						       &service_signatures, &service_elapsed, err);
+			if (result != DZ_OK)
+				break;
+			cpu = process_cpu_seconds();
+			result = bench_service(service, &keys[i], options->threads, options->batch,
+					       round_seconds, &service_signatures, &service_elapsed,
+					       err);
+			service_cpu += process_cpu_seconds() - cpu;
 		}
 		keys[i].raw_rate = (double)raw_signatures / raw_elapsed;
 		keys[i].local_rate = (double)service_signatures / service_elapsed;
+		keys[i].raw_cpu_us = raw_signatures > 0 ? 1e6 * raw_cpu / (double)raw_signatures : 0;
+		keys[i].local_cpu_us = service_signatures > 0 ?
+					       1e6 * service_cpu / (double)service_signatures : 0;
 	}
 	dz_sign_service_destroy(service);
 	return result;
@@ -369,17 +389,20 @@ bench_report(dz_hsm_t *hsm, const bench_options_t *options, const bench_key_t *k
 	if (options->load_average >= 0)
 		printf("load average before the run: %.2f on %ld CPUs\n", options->load_average,
 		       sysconf(_SC_NPROCESSORS_ONLN));
+	/* CPU time per signature does not depend on other programs' load the way rates do. */
 	snprintf(processes, sizeof(processes), "%u processes/s", options->processes);
-	printf("%-16s %14s %14s %7s", "ALGORITHM", "raw C_Sign/s", "service/s", "ratio");
+	printf("%-16s %13s %10s %6s %12s %12s", "ALGORITHM", "raw C_Sign/s", "service/s",
+	       "ratio", "raw CPU us", "service CPU us");
 	if (options->processes > 0)
-		printf(" %16s", processes);
+		printf(" %15s", processes);
 	printf("\n");
 	for (size_t i = 0; i < count; i++) {
-		printf("%-16s %14.0f %14.0f %6.0f%%", dz_algorithm_name(keys[i].algorithm),
-		       keys[i].raw_rate, keys[i].local_rate,
-		       keys[i].raw_rate > 0 ? 100.0 * keys[i].local_rate / keys[i].raw_rate : 0.0);
+		printf("%-16s %13.0f %10.0f %5.0f%% %12.1f %14.1f",
+		       dz_algorithm_name(keys[i].algorithm), keys[i].raw_rate, keys[i].local_rate,
+		       keys[i].raw_rate > 0 ? 100.0 * keys[i].local_rate / keys[i].raw_rate : 0.0,
+		       keys[i].raw_cpu_us, keys[i].local_cpu_us);
 		if (options->processes > 0)
-			printf(" %16.0f", keys[i].process_rate);
+			printf(" %15.0f", keys[i].process_rate);
 		printf("\n");
 	}
 }

@@ -13,13 +13,17 @@ def test_bench_reports_each_algorithm(softhsm, tmp_path):
     out = proc.stdout
     assert f"token '{softhsm.label}' in " in out
     assert "1 thread(s), batches of 16, 1.0 s per measurement" in out
-    assert re.search(r"^ALGORITHM +raw C_Sign/s +service/s +ratio +2 processes/s$", out, re.M)
+    assert re.search(r"^ALGORITHM +raw C_Sign/s +service/s +ratio +raw CPU us +service CPU us "
+                     r"+2 processes/s$", out, re.M)
     for algorithm in ("ECDSAP256SHA256", "ED25519"):
-        row = re.search(rf"^{algorithm} +(\d+) +(\d+) +(\d+)% +(\d+)$", out, re.M)
+        row = re.search(rf"^{algorithm} +(\d+) +(\d+) +(\d+)% +([\d.]+) +([\d.]+) +(\d+)$",
+                        out, re.M)
         assert row, out
-        raw, service, _, processes = (int(value) for value in row.groups())
+        raw, service, _, raw_cpu, service_cpu, processes = (float(v) for v in row.groups())
         assert raw > 0
         assert service > 0
+        assert raw_cpu > 0
+        assert service_cpu > 0
         assert processes > 0
 
     # The temporary key pairs are gone again.
