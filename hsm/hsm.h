@@ -108,7 +108,11 @@ dz_result_t dz_hsm_create(const dz_hsm_config_t *config, dz_hsm_t **out, dz_erro
 /* Close the sessions and release the module; NULL is ignored.  Not concurrent with other calls. */
 void dz_hsm_destroy(dz_hsm_t *hsm);
 
-/* The selected token; valid until dz_hsm_destroy(). */
+/*
+ * The selected token, as found at creation or by the last recovery (a
+ * token inserted again may sit in another slot).  Valid until
+ * dz_hsm_destroy().
+ */
 const dz_hsm_token_info_t *dz_hsm_token(const dz_hsm_t *hsm);
 
 /* Path of the loaded module; valid until dz_hsm_destroy(). */

@@ -50,6 +50,19 @@ hsm_usage_error(const char *name, const char *message)
 	return DZ_EXIT_USAGE;
 }
 
+/* Report an unknown option or a missing value; returns DZ_EXIT_USAGE. */
+static int
+hsm_bad_option(const char *name, char **argv, int option)
+{
+	if (option == ':')
+		fprintf(stderr, "danezone hsm %s: option '%s' needs a value\n", name,
+			argv[optind - 1]);
+	else
+		fprintf(stderr, "danezone hsm %s: unknown option '%s'; see 'danezone hsm %s "
+			"--help'\n", name, argv[optind - 1], name);
+	return DZ_EXIT_USAGE;
+}
+
 static double
 elapsed_since(const struct timespec *start)
 {
@@ -86,16 +99,18 @@ cmd_tokens(int argc, char **argv, const char *name)
 	int c;
 
 	dz_token_options_init(&options);
-	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
 		if (dz_token_options_handle(&options, c, optarg))
 			continue;
 		if (c == 'h') {
 			printf("usage: danezone hsm tokens [--module PATH]\n\n"
-			       "List the slots of a PKCS#11 module that hold a token.\n");
+			       "List the slots of a PKCS#11 module that contain a token.\n");
 			return DZ_EXIT_OK;
 		}
-		return hsm_usage_error(name, "unknown option");
+		return hsm_bad_option(name, argv, c);
 	}
+	if (optind != argc)
+		return hsm_usage_error(name, "unexpected argument");
 	dz_error_init(&err);
 	if (dz_hsm_list_tokens(options.module, &tokens, &count, &err) != DZ_OK)
 		return hsm_fail(name, &err);
@@ -431,7 +446,7 @@ cmd_bench(int argc, char **argv, const char *name)
 	int c;
 
 	dz_token_options_init(&token_options);
-	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
 		if (dz_token_options_handle(&token_options, c, optarg))
 			continue;
 		switch (c) {
@@ -461,7 +476,7 @@ cmd_bench(int argc, char **argv, const char *name)
 			bench_usage(stdout);
 			return DZ_EXIT_OK;
 		default:
-			return hsm_usage_error(name, "unknown option");
+			return hsm_bad_option(name, argv, c);
 		}
 	}
 	if (optind != argc)
@@ -491,6 +506,7 @@ cmd_bench(int argc, char **argv, const char *name)
 int
 dz_cmd_hsm(int argc, char **argv)
 {
+	opterr = 0;
 	if (argc >= 2 && strcmp(argv[1], "bench") == 0) {
 		optind = 1;
 		return cmd_bench(argc - 1, argv + 1, "bench");
