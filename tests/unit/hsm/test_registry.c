@@ -159,6 +159,43 @@ save_and_open_round_trip(void **state)
 }
 
 static void
+set_flags_keeps_title(void **state)
+{
+	char *dir = make_temp_dir();
+	char path[256];
+	const uint8_t id[] = { 0x0a, 0x0b, 0x0c };
+	const uint8_t unknown[] = { 0x01 };
+	dz_hsm_registry_t registry;
+	char *text = NULL;
+	size_t len = 0;
+	dz_error_t err;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/token-1.keys", dir);
+	assert_int_equal(dz_hsm_registry_open(&registry, path, NULL), DZ_OK);
+	assert_int_equal(dz_hsm_registry_parse(&registry, path, sample, NULL), DZ_OK);
+	assert_int_equal(dz_hsm_registry_save(&registry, "token 't' (serial 1)", NULL), DZ_OK);
+	dz_hsm_registry_close(&registry);
+
+	assert_int_equal(dz_hsm_registry_set_flags(path, id, sizeof(id), false, true, NULL), DZ_OK);
+	dz_error_init(&err);
+	assert_int_equal(dz_hsm_registry_set_flags(path, unknown, 1, true, true, &err),
+			 DZ_EHSM_KEY);
+	assert_non_null(strstr(err.message, "key 01 is not registered"));
+
+	assert_int_equal(dz_hsm_registry_open(&registry, path, NULL), DZ_OK);
+	dz_hsm_key_record_t *record = dz_hsm_registry_find(&registry, id, sizeof(id));
+	assert_non_null(record);
+	assert_false(record->published);
+	assert_true(record->signing);
+	dz_hsm_registry_close(&registry);
+	assert_int_equal(dz_file_read_all(path, 4096, &text, &len, NULL), DZ_OK);
+	assert_non_null(strstr(text, "# danezone key registry: token 't' (serial 1)\n"));
+	free(text);
+	remove_tree(dir);
+}
+
+static void
 registry_path_sanitises_serial(void **state)
 {
 	dz_hsm_token_info_t token;
@@ -223,6 +260,7 @@ main(void)
 		cmocka_unit_test(parse_reads_fields),
 		cmocka_unit_test(parse_errors_name_line),
 		cmocka_unit_test(save_and_open_round_trip),
+		cmocka_unit_test(set_flags_keeps_title),
 		cmocka_unit_test(registry_path_sanitises_serial),
 		cmocka_unit_test(audit_line_quotes_values),
 		cmocka_unit_test(audit_append_is_durable_log),
