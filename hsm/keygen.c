@@ -16,7 +16,7 @@
 #include "hsm/internal.h"
 #include "hsm/rv.h"
 
-/* ulMaxKeySize of a mechanism (bits for EC), or 0 when the token does not say. */
+/* ulMaxKeySize of a mechanism (bits for EC), or 0 when the token reports none. */
 static CK_ULONG
 max_key_size(dz_hsm_t *hsm, CK_MECHANISM_TYPE mechanism)
 {
@@ -130,8 +130,9 @@ describe_mechanisms(const dz_hsm_mechanisms_t *m, char *buf, size_t size)
 }
 
 /*
- * Whether the generation mechanism allows a curve of `bits`; modules that
- * report no size (0) get the benefit of the doubt, and generation tells.
+ * Whether the generation mechanism allows a curve of `bits`.  A module
+ * that reports no size (0) passes, and the generation itself then fails if
+ * the curve is missing.
  */
 static dz_result_t
 check_curve_size(dz_hsm_t *hsm, const char *mechanism, CK_ULONG max_bits, unsigned bits,

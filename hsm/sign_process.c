@@ -11,9 +11,9 @@
  * messages in order.  Callers split a batch into chunks, queue each chunk
  * on the least-loaded process and write it without waiting for earlier
  * responses (pipelining), then wait until every chunk of their batch is done.
- * Writes and the queue of a process have separate locks, so a reader never
- * waits for a writer that waits for the socket: no deadlock when both
- * socket buffers are full.
+ * Writes and the queue of a process have separate locks.  A writer blocked
+ * on a full socket holds only the write lock, so the reader thread still
+ * drains responses and the signer process can go on reading requests.
  */
 #include "config.h"
 
