@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "signer/command.h"
 #include "zones/conf.h"
+#include "zones/mail.h"
 
 static void
 usage(FILE *out)
@@ -18,7 +20,8 @@ usage(FILE *out)
 		"usage: danezone check-config [-c FILE]\n"
 		"\n"
 		"Read the configuration and report every error and warning with file, line and\n"
-		"column. Changes nothing. Exit status 0 when there is no error.\n"
+		"column, then read every certificate, key and OpenPGP file it names and the\n"
+		"zones' MX records. Changes nothing. Exit status 0 when there is no error.\n"
 		"\n"
 		"  -c FILE   configuration file (default %s)\n",
 		DZ_CONFIG_DEFAULT_PATH);
@@ -73,8 +76,10 @@ dz_cmd_check_config(int argc, char **argv)
 
 	dz_cfg_diags_init(&diags);
 	dz_error_init(&err);
-	if (dz_config_load(path, &config, &diags, &err) == DZ_OK)
+	if (dz_config_load(path, &config, &diags, &err) == DZ_OK) {
 		check_policy_timing(config, &diags);
+		dz_mail_check_config(config, dz_clock_now(dz_clock_system()), &diags);
+	}
 	for (size_t i = 0; i < diags.count; i++)
 		fprintf(stderr, "%s\n", diags.items[i].text);
 	if (diags.errors > 0 || config == NULL) {

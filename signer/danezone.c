@@ -16,6 +16,9 @@ static const dz_command_t commands[] = {
 	{ "config-schema", NULL, dz_cmd_config_schema },
 	{ "hsm", "list PKCS#11 tokens and benchmark signing", dz_cmd_hsm },
 	{ "key", "key ceremonies: create, list, export and delete keys in a token", dz_cmd_key },
+	{ "records", "print the mail records generated for a zone", dz_cmd_records }, \
+	{ "sign", "sign a zone file with keys in a PKCS#11 token", dz_cmd_sign },
+	{ "tlsa", "show or advance the TLSA rollover of the mail hosts", dz_cmd_tlsa },
 	{ "version", "print the versions of danezone and its libraries", dz_cmd_version },
 };
 

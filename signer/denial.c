@@ -90,28 +90,73 @@ dz_denial_node_signed(const dz_node_t *node)
 	return node->rrsets != NULL;
 }
 
-/* Types for the bitmap of a node; `extra` (0 for none) is NSEC for the NSEC chain. */
-static size_t
-node_types(const dz_node_t *node, uint16_t extra, uint16_t *types)
+/* Builds a type bitmap from types given in increasing order, without a type list. */
+typedef struct bitmap_writer {
+	uint8_t *out;
+	size_t len;
+	int window; /* -1 before the first type */
+	uint8_t bits[32];
+	unsigned used;
+} bitmap_writer_t;
+
+static void
+bitmap_flush(bitmap_writer_t *w)
 {
-	size_t n = 0;
+	if (w->window < 0)
+		return;
+	w->out[w->len++] = (uint8_t)w->window;
+	w->out[w->len++] = (uint8_t)w->used;
+	memcpy(w->out + w->len, w->bits, w->used);
+	w->len += w->used;
+}
+
+static void
+bitmap_add(bitmap_writer_t *w, uint16_t type)
+{
+	unsigned low = type & 0xff;
+
+	if ((int)(type >> 8) != w->window) {
+		bitmap_flush(w);
+		w->window = type >> 8;
+		memset(w->bits, 0, sizeof(w->bits));
+		w->used = 0;
+	}
+	w->bits[low / 8] |= (uint8_t)(0x80 >> (low % 8));
+	if (low / 8 + 1 > w->used)
+		w->used = low / 8 + 1;
+}
+
+/*
+ * Write the type bitmap of a node into `out`; `extra` (0 for none) is NSEC
+ * for the NSEC chain.  RRSIG is listed when the node has signatures (always
+ * with NSEC, which is signed itself).
+ */
+static size_t
+node_bitmap(const dz_node_t *node, uint16_t extra, uint8_t *out)
+{
+	bitmap_writer_t w = { out, 0, -1, { 0 }, 0 };
 	bool delegation = (node->flags & DZ_NODE_DELEGATION) != 0;
 	bool rrsig = extra == DZ_TYPE_NSEC || dz_denial_node_signed(node);
+	uint16_t pending[2];
+	size_t pending_count = 0;
+	size_t next_pending = 0;
 
+	/* RRSIG (46) comes before NSEC (47): both are merged into the RRset types in order. */
+	if (rrsig)
+		pending[pending_count++] = DZ_TYPE_RRSIG;
+	if (extra != 0)
+		pending[pending_count++] = extra;
 	for (const dz_rrset_t *r = node->rrsets; r != NULL; r = r->next) {
 		if (delegation && r->type != DZ_TYPE_NS && r->type != DZ_TYPE_DS)
 			continue;
-		if (rrsig && r->type > DZ_TYPE_RRSIG && (n == 0 || types[n - 1] < DZ_TYPE_RRSIG))
-			types[n++] = DZ_TYPE_RRSIG;
-		if (extra != 0 && r->type > extra && (n == 0 || types[n - 1] < extra))
-			types[n++] = extra;
-		types[n++] = r->type;
+		while (next_pending < pending_count && pending[next_pending] < r->type)
+			bitmap_add(&w, pending[next_pending++]);
+		bitmap_add(&w, r->type);
 	}
-	if (rrsig && (n == 0 || types[n - 1] < DZ_TYPE_RRSIG))
-		types[n++] = DZ_TYPE_RRSIG;
-	if (extra != 0 && (n == 0 || types[n - 1] < extra))
-		types[n++] = extra;
-	return n;
+	while (next_pending < pending_count)
+		bitmap_add(&w, pending[next_pending++]);
+	bitmap_flush(&w);
+	return w.len;
 }
 
 static const dz_node_t *
@@ -127,12 +172,10 @@ next_nsec_member(const dz_zone_t *zone, const dz_node_t *node)
 size_t
 dz_denial_nsec_rdata(const dz_zone_t *zone, const dz_node_t *node, uint8_t *out)
 {
-	uint16_t types[1024];
 	const dz_node_t *next = next_nsec_member(zone, node);
 	size_t len = dz_name_wire_from_key(next->key, next->key_len, out);
-	size_t count = node_types(node, DZ_TYPE_NSEC, types);
 
-	return len + dz_type_bitmap_encode(types, count, out + len);
+	return len + node_bitmap(node, DZ_TYPE_NSEC, out + len);
 }
 
 static const dz_nsec3_t *
@@ -147,8 +190,6 @@ size_t
 dz_denial_nsec3_rdata(const dz_zone_t *zone, const dz_nsec3_t *entry,
 		      const dz_nsec3_params_t *params, uint8_t *out)
 {
-	uint16_t types[1024];
-	size_t count = entry->node != NULL ? node_types(entry->node, 0, types) : 0;
 	size_t len = 0;
 
 	out[len++] = DZ_NSEC3_ALG_SHA1;
@@ -161,7 +202,7 @@ dz_denial_nsec3_rdata(const dz_zone_t *zone, const dz_nsec3_t *entry,
 	out[len++] = DZ_NSEC3_HASH_LEN;
 	memcpy(out + len, next_nsec3(zone, entry)->hash, DZ_NSEC3_HASH_LEN);
 	len += DZ_NSEC3_HASH_LEN;
-	return len + dz_type_bitmap_encode(types, count, out + len);
+	return len + (entry->node != NULL ? node_bitmap(entry->node, 0, out + len) : 0);
 }
 
 /* Replace a denial record (NSEC at a node or NSEC3 of an entry) when its content differs. */
@@ -309,6 +350,16 @@ collision_error(dz_zone_t *zone, const dz_node_t *a, const dz_node_t *b, dz_erro
 			    "zone %s: %s and %s have the same NSEC3 hash; choose another NSEC3 salt",
 			    zone->origin_text, dz_name_key_to_text(a->key, a->key_len, name_a),
 			    b != NULL ? dz_name_key_to_text(b->key, b->key_len, name_b) : "a name");
+}
+
+static dz_result_t
+owner_clash_error(const dz_zone_t *zone, const uint8_t *key, size_t key_len, dz_error_t *err)
+{
+	char text[DZ_NAME_TEXT_MAX];
+
+	return dz_error_set(err, DZ_EZONE,
+			    "zone %s: the name %s is also the owner of an NSEC3 record; rename it or choose another NSEC3 salt",
+			    zone->origin_text, dz_name_key_to_text(key, key_len, text));
 }
 
 /* Link a member node to the entry of its hash, creating or adopting it. */
@@ -487,6 +538,9 @@ repair_nsec3(dz_zone_t *zone, const dz_denial_config_t *config, uint8_t *buf, dz
 
 		if (n->flags & DZ_NODE_DEAD)
 			continue;
+		if (n->rrsets != NULL && dz_nsec3_owner_hash(zone, n->key, n->key_len, hash) &&
+		    dz_zone_nsec3_find(zone, hash) != NULL)
+			return owner_clash_error(zone, n->key, n->key_len, err);
 		member = dz_denial_nsec3_member(n, opt_out);
 		if (member && n->nsec3 == NULL) {
 			dz_nsec3_t *existing;
@@ -501,6 +555,11 @@ repair_nsec3(dz_zone_t *zone, const dz_denial_config_t *config, uint8_t *buf, dz
 				n->nsec3 = existing;
 				result = dz_zone_mark_nsec3_dirty(zone, existing);
 			} else {
+				uint8_t owner[DZ_NAME_KEY_MAX];
+				size_t owner_len = dz_zone_nsec3_owner_key(zone, hash, owner);
+				const dz_node_t *clash = dz_zone_find(zone, owner, owner_len);
+				if (clash != NULL && clash->rrsets != NULL)
+					return owner_clash_error(zone, owner, owner_len, err);
 				result = attach_entry(zone, NULL, n, hash, err);
 				if (result == DZ_OK)
 					result = mark_prev_nsec3(zone, hash);
@@ -536,12 +595,8 @@ check_owner_clash(dz_zone_t *zone, dz_error_t *err)
 	for (dz_nsec3_t *e = dz_zone_nsec3_first(zone); e != NULL; e = dz_zone_nsec3_next(e)) {
 		size_t len = dz_zone_nsec3_owner_key(zone, e->hash, key);
 		dz_node_t *n = len > 0 ? dz_zone_find(zone, key, len) : NULL;
-		if (n != NULL) {
-			char text[DZ_NAME_TEXT_MAX];
-			return dz_error_set(err, DZ_EZONE,
-					    "zone %s: the name %s is also the owner of an NSEC3 record; rename it or choose another NSEC3 salt",
-					    zone->origin_text, dz_name_key_to_text(key, len, text));
-		}
+		if (n != NULL && n->rrsets != NULL)
+			return owner_clash_error(zone, key, len, err);
 	}
 	return DZ_OK;
 }

@@ -385,10 +385,14 @@ dz_journal_append(const char *path, const uint8_t *origin, size_t origin_len,
 		total += old->entries[i].size;
 	while (first < count && total > max_size)
 		total -= old->entries[first++].size;
-	uint32_t first_serial = first < count ? old->entries[first].old_serial : old_serial;
-	result = write_journal(path, origin, origin_len, first_serial, new_serial,
-			       old != NULL ? old->entries + first : NULL, count - first, &raw, mode,
-			       err);
+	uint32_t first_serial = old_serial;
+	const dz_journal_entry_t *kept = NULL;
+	if (first < count) {
+		first_serial = old->entries[first].old_serial;
+		kept = &old->entries[first];
+	}
+	result = write_journal(path, origin, origin_len, first_serial, new_serial, kept,
+			       count - first, &raw, mode, err);
 
 cleanup:
 	dz_journal_close(old);

@@ -387,6 +387,49 @@ dz_loader_add_wire(dz_loader_t *loader, const uint8_t *owner, size_t owner_len, 
 	return DZ_OK;
 }
 
+dz_result_t
+dz_loader_delete_wire(dz_loader_t *loader, const uint8_t *owner, size_t owner_len, uint16_t type,
+		      uint16_t rr_class, const uint8_t *rdata, uint16_t rdata_len, const char *file,
+		      unsigned line)
+{
+	dz_zone_t *zone = loader->zone;
+	uint8_t key[DZ_NAME_KEY_MAX];
+	char name[DZ_NAME_TEXT_MAX];
+	char type_text[16];
+	int key_len = dz_name_key_from_wire(owner, owner_len, key);
+	dz_node_t *node;
+	bool found = false;
+	dz_result_t result;
+
+	loader->records++;
+	if (key_len < 0) {
+		problem(loader, true, file, line, "malformed owner name");
+		return DZ_OK;
+	}
+	dz_name_key_to_text(key, (size_t)key_len, name);
+	dz_type_name(type, type_text);
+	if (rr_class != DZ_CLASS_IN) {
+		problem(loader, true, file, line, "%s %s: class %u is not supported", name, type_text,
+			rr_class);
+		return DZ_OK;
+	}
+	if (is_dnssec_type(type)) {
+		problem(loader, true, file, line,
+			"%s %s: the signer makes the DNSSEC records itself; they cannot be deleted", name,
+			type_text);
+		return DZ_OK;
+	}
+	node = dz_zone_find(zone, key, (size_t)key_len);
+	if (node != NULL) {
+		result = dz_zone_delete_rdata(zone, node, type, rdata, rdata_len, &found);
+		if (result != DZ_OK)
+			return result;
+	}
+	if (!found)
+		problem(loader, false, file, line, "%s %s to delete is not in the zone", name, type_text);
+	return DZ_OK;
+}
+
 static const char *
 rrset_file(const dz_loader_t *loader, const dz_rrset_t *rrset)
 {
@@ -517,8 +560,11 @@ dz_loader_finish(dz_loader_t *loader, dz_error_t *err)
 	if (dz_node_rrset(zone->apex, DZ_TYPE_NS) == NULL)
 		problem(loader, true, NULL, 0, "no NS records at the apex %s; a zone needs its name servers",
 			zone->origin_text);
-	for (dz_node_t *n = dz_zone_first(zone); n != NULL; n = dz_zone_next(n))
-		check_node(loader, n);
+	for (size_t i = 0; i < zone->dirty.count; i++) {
+		const dz_node_t *n = zone->dirty.items[i];
+		if (!(n->flags & DZ_NODE_DEAD))
+			check_node(loader, n);
+	}
 
 	if (loader->options.signed_input) {
 		attach_pending(loader);

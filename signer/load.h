@@ -23,9 +23,9 @@
  * Every error is logged; the first one is returned with a count of the rest.
  *
  * A previous signed zone (signed_input) keeps its RRSIG, NSEC and NSEC3
- * records attached to what they cover, and its DNSKEY, CDS, CDNSKEY and
- * NSEC3PARAM RRsets as signer-made records, so the next signing run can
- * keep every signature that is still good.
+ * records attached to what they cover.  Its DNSKEY, CDS, CDNSKEY and
+ * NSEC3PARAM RRsets become signer-made records.  The next signing run then
+ * keeps every signature that is still good.
  */
 #ifndef DZ_SIGNER_LOAD_H
 #define DZ_SIGNER_LOAD_H
@@ -74,7 +74,7 @@ dz_result_t dz_loader_init(dz_loader_t *loader, dz_zone_t *zone, const dz_load_o
 void dz_loader_clear(dz_loader_t *loader);
 
 /*
- * Add one RR (a dz_source_rr_fn: ctx is the loader).  Problems with the RR
+ * Add one RR (a dz_zonefile_rr_fn of zones/zonefile.h: ctx is the loader).  Problems with the RR
  * are counted and logged and reading goes on; only DZ_ENOMEM stops it.
  */
 dz_result_t dz_loader_add(void *ctx, const ldns_rr *rr, const char *file, unsigned line,
@@ -89,8 +89,19 @@ dz_result_t dz_loader_add_wire(dz_loader_t *loader, const uint8_t *owner, size_t
 			       uint16_t rdata_len, const char *file, unsigned line);
 
 /*
- * Run the checks of the whole zone and, for signed input, attach the
- * signatures read before their RRsets and mark every RRset as signed.
+ * Delete one RR given in wire form, with the checks of dz_loader_add_wire
+ * (DNSSEC records cannot be deleted: the signer makes them).  An RR that
+ * is not in the zone is a warning.
+ */
+dz_result_t dz_loader_delete_wire(dz_loader_t *loader, const uint8_t *owner, size_t owner_len,
+				  uint16_t type, uint16_t rr_class, const uint8_t *rdata,
+				  uint16_t rdata_len, const char *file, unsigned line);
+
+/*
+ * Run the checks of the zone on the names changed since the zone's dirty
+ * list was last cleared, which is every name of a freshly loaded zone.
+ * For signed input, also attach the signatures read before their RRsets
+ * and mark every RRset as signed.
  * Returns DZ_EZONE when any error was found (err has the first one and the
  * count), DZ_OK otherwise.
  */

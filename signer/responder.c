@@ -18,6 +18,14 @@
 #define PLAIN_UDP_SIZE 512
 /* Room kept free in each message for OPT and TSIG; the largest TSIG RR is about 400 bytes. */
 #define MESSAGE_TRAILER_ROOM 600
+/*
+ * Bytes of header, question and RRs per transfer message: compression
+ * pointers reach only the first 16 KiB, so larger messages would compress
+ * worse and grow the transfer.
+ */
+#define TRANSFER_MESSAGE_BODY 16384
+/* Size of the OPT RR we add: root name, type, class, TTL and an empty RDATA. */
+#define OPT_RR_SIZE 11
 
 /* A published version: snapshot plus the journal entries that lead to it. */
 typedef struct zone_version {
@@ -65,6 +73,7 @@ struct dz_transfer {
 	dz_tsig_context_t tsig;
 	unsigned messages;
 	uint64_t rrs;
+	char zone[4 * DZ_WIRE_NAME_MAX + 1];
 };
 
 static void
@@ -159,11 +168,18 @@ dz_responder_load_zone(dz_responder_t *r, size_t index, uint32_t *serial, dz_err
 
 	/*
 	 * The journal may already end beyond the snapshot while a publication
-	 * is between its journal and snapshot steps; only entries up to the
+	 * is between its journal and snapshot steps.  Only entries up to the
 	 * snapshot's serial are used.
 	 */
 	dz_error_init(&journal_err);
-	if (dz_journal_open(zone->target.journal_path, &version->journal, &journal_err) == DZ_OK) {
+	if (dz_journal_open(zone->target.journal_path, &version->journal, &journal_err) == DZ_OK &&
+	    !dz_wire_name_equal(version->journal->origin, zone->target.origin)) {
+		dz_log_zone(DZ_LOG_WARNING, zone->target.zone,
+			    "%s is the journal of another zone; IXFR requests get the whole zone",
+			    zone->target.journal_path);
+		dz_journal_close(version->journal);
+		version->journal = NULL;
+	} else if (version->journal != NULL) {
 		uint32_t snapshot_serial = version->snapshot->serial;
 		for (size_t i = 0; i < version->journal->count; i++) {
 			if (version->journal->entries[i].new_serial == snapshot_serial)
@@ -306,7 +322,7 @@ reply_start(const request_t *req, dz_wire_builder_t *b, uint8_t *out, size_t cap
 			 (req->flags & DZ_FLAG_RD) | (uint16_t)rcode;
 	if (authoritative)
 		flags |= DZ_FLAG_AA;
-	dz_wire_builder_init(b, out, cap, req->id, flags, NULL, 0);
+	dz_wire_builder_init(b, out, cap, req->id, flags);
 	if (req->question_ok)
 		dz_wire_builder_question(b, req->qname, req->qname_len, req->qtype, req->qclass);
 }
@@ -322,6 +338,8 @@ reply_add_opt(const request_t *req, dz_wire_builder_t *b)
 
 	if (!req->edns)
 		return;
+	/* Every builder here keeps MESSAGE_TRAILER_ROOM free for OPT and TSIG. */
+	b->cap += sizeof(opt);
 	if (dz_wire_rr_parse(opt, sizeof(opt), &offset, &rr) == DZ_OK)
 		dz_wire_builder_rr(b, 3, &rr);
 }
@@ -409,6 +427,7 @@ transfer_create(const request_t *req, zone_version_t *version, size_t first_entr
 	t->qname_len = req->qname_len;
 	t->qtype = req->qtype;
 	t->edns = req->edns;
+	dz_wire_name_to_text(s->origin, t->zone, sizeof(t->zone));
 	if (tsig != NULL) {
 		t->signed_transfer = true;
 		t->tsig = *tsig;
@@ -435,6 +454,16 @@ transfer_create(const request_t *req, zone_version_t *version, size_t first_entr
 }
 
 void
+dz_transfer_summary(const dz_transfer_t *t, unsigned *messages, uint64_t *rrs, const char **zone,
+		    uint32_t *serial)
+{
+	*messages = t->messages;
+	*rrs = t->rrs;
+	*zone = t->zone;
+	*serial = t->version->snapshot->serial;
+}
+
+void
 dz_transfer_destroy(dz_transfer_t *t)
 {
 	if (t == NULL)
@@ -449,12 +478,13 @@ dz_transfer_next(dz_transfer_t *t, uint8_t *out, size_t out_cap, size_t *len, bo
 		 dz_time_t now)
 {
 	dz_wire_builder_t b;
-	const dz_snapshot_t *s = t->version->snapshot;
 	size_t cap = out_cap < DZ_WIRE_MESSAGE_MAX ? out_cap : DZ_WIRE_MESSAGE_MAX;
 
 	assert(cap > MESSAGE_TRAILER_ROOM + DZ_WIRE_HEADER_SIZE);
-	dz_wire_builder_init(&b, out, cap - MESSAGE_TRAILER_ROOM, t->id, t->flags, s->origin,
-			     s->origin_len);
+	size_t body = cap - MESSAGE_TRAILER_ROOM;
+	if (body > TRANSFER_MESSAGE_BODY)
+		body = TRANSFER_MESSAGE_BODY;
+	dz_wire_builder_init(&b, out, body, t->id, t->flags);
 	/* RFC 5936 section 2.2: the question goes in the first message. */
 	if (t->messages == 0)
 		dz_wire_builder_question(&b, t->qname, t->qname_len, t->qtype, DZ_CLASS_IN);
@@ -538,9 +568,6 @@ handle_valid(dz_responder_t *r, dz_transport_t transport, const char *peer, cons
 	if (req->qtype == DZ_TYPE_SOA) {
 		dz_wire_builder_t b;
 		reply_start(req, &b, out, out_cap - MESSAGE_TRAILER_ROOM, DZ_RCODE_NOERROR, true);
-		b.origin = s->origin;
-		b.origin_len = s->origin_len;
-		b.origin_offset = DZ_WIRE_HEADER_SIZE;
 		dz_wire_builder_rr(&b, 1, &s->soa);
 		response->kind = DZ_RESPONSE_REPLY;
 		response->reply_len = reply_finish(req, &b, tsig, now, 0);
@@ -613,8 +640,10 @@ handle_valid(dz_responder_t *r, dz_transport_t transport, const char *peer, cons
 		udp_size = req->udp_size < EDNS_UDP_SIZE ? req->udp_size : EDNS_UDP_SIZE;
 	size_t len = 0;
 	bool done = false;
-	if (dz_transfer_next(t, out, udp_size + MESSAGE_TRAILER_ROOM, &len, &done, now) == DZ_OK &&
-	    done && len <= udp_size) {
+	/* The answer section gets the room that OPT and TSIG leave of the client's UDP size. */
+	size_t trailer = (req->edns ? OPT_RR_SIZE : 0) + (tsig != NULL ? dz_tsig_record_size(tsig->key) : 0);
+	size_t cap = udp_size + MESSAGE_TRAILER_ROOM - trailer;
+	if (dz_transfer_next(t, out, cap, &len, &done, now) == DZ_OK && done && len <= udp_size) {
 		response->kind = DZ_RESPONSE_REPLY;
 		response->reply_len = len;
 	} else {

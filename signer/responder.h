@@ -8,7 +8,7 @@
  * server (signer/server.h) feeds it packets; the fuzz target calls it
  * directly.
  *
- * What it answers (RFC 1035, 1995, 1996, 5936, 8945):
+ * Responses by request (RFC 1035, 1995, 1996, 5936, 8945):
  *   QUERY SOA for a zone apex          the SOA, if the query ACL allows
  *   QUERY AXFR over TCP                 the zone, if the transfer ACL allows
  *   QUERY IXFR                          the journal's diffs since the client's
@@ -96,6 +96,10 @@ void dz_responder_handle(dz_responder_t *responder, dz_transport_t transport,
  */
 dz_result_t dz_transfer_next(dz_transfer_t *transfer, uint8_t *out, size_t out_cap, size_t *len,
 			     bool *done, dz_time_t now);
+
+/* Messages and RRs generated so far, and the zone and serial, for the log line at the end. */
+void dz_transfer_summary(const dz_transfer_t *transfer, unsigned *messages, uint64_t *rrs,
+			 const char **zone, uint32_t *serial);
 
 /* Free a transfer; NULL is ignored. */
 void dz_transfer_destroy(dz_transfer_t *transfer);

@@ -25,11 +25,23 @@ at_least_next(uint32_t candidate, uint32_t base)
 	return dz_serial_gt(candidate, base) ? candidate : dz_serial_add(base, 1);
 }
 
+/*
+ * A serial from the clock: the candidate when it is greater than the
+ * previous serial, else previous + 1.  Without a previous version the
+ * source's serial is kept when the candidate is not greater than it.
+ */
+static uint32_t
+next_from_clock(uint32_t candidate, uint32_t input, bool have_previous, uint32_t previous)
+{
+	if (have_previous)
+		return at_least_next(candidate, previous);
+	return dz_serial_gt(candidate, input) ? candidate : input;
+}
+
 dz_result_t
 dz_serial_next(dz_serial_policy_t policy, uint32_t input, bool have_previous, uint32_t previous,
 	       dz_time_t now, uint32_t *serial, dz_error_t *err)
 {
-	uint32_t base = have_previous ? previous : input;
 	uint32_t candidate;
 	struct tm tm;
 	time_t t = (time_t)now;
@@ -47,7 +59,7 @@ dz_serial_next(dz_serial_policy_t policy, uint32_t input, bool have_previous, ui
 		return DZ_OK;
 	case DZ_SERIAL_UNIXTIME:
 		candidate = (uint32_t)now;
-		*serial = have_previous || candidate != input ? at_least_next(candidate, base) : input;
+		*serial = next_from_clock(candidate, input, have_previous, previous);
 		return DZ_OK;
 	case DZ_SERIAL_DATECOUNTER:
 		if (gmtime_r(&t, &tm) == NULL)
@@ -55,7 +67,7 @@ dz_serial_next(dz_serial_policy_t policy, uint32_t input, bool have_previous, ui
 					    (long long)now);
 		candidate = (uint32_t)(tm.tm_year + 1900) * 1000000U + (uint32_t)(tm.tm_mon + 1) * 10000U +
 			    (uint32_t)tm.tm_mday * 100U;
-		*serial = have_previous || candidate != input ? at_least_next(candidate, base) : input;
+		*serial = next_from_clock(candidate, input, have_previous, previous);
 		return DZ_OK;
 	}
 	return dz_error_set(err, DZ_EINVAL, "unknown serial policy %d", (int)policy);

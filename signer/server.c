@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -42,6 +43,9 @@ struct tcp_conn {
 	struct sockaddr_storage peer;
 	char peer_text[DZ_SERVER_ADDRESS_TEXT_MAX];
 	dz_transfer_t *transfer;
+	struct timespec transfer_start; /* CLOCK_MONOTONIC */
+	uint64_t transfer_bytes;
+	bool closing; /* the client shut down its side: close once the output is sent */
 	tcp_conn_t *prev;
 	tcp_conn_t *next;
 };
@@ -226,6 +230,28 @@ tcp_queue(tcp_conn_t *conn, const uint8_t *msg, size_t len)
 	       bufferevent_write(conn->bev, msg, len) == 0;
 }
 
+/* Log the size and duration of a transfer whose last message is queued. */
+static void
+tcp_log_transfer(const tcp_conn_t *conn)
+{
+	struct timespec now;
+	unsigned messages;
+	uint64_t rrs;
+	const char *zone;
+	uint32_t serial;
+
+	if (!dz_log_enabled(DZ_LOG_INFO))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double ms = (double)(now.tv_sec - conn->transfer_start.tv_sec) * 1e3 +
+		    (double)(now.tv_nsec - conn->transfer_start.tv_nsec) / 1e6;
+	dz_transfer_summary(conn->transfer, &messages, &rrs, &zone, &serial);
+	dz_log_zone(DZ_LOG_INFO, zone,
+		    "transfer of serial %" PRIu32 " to %s queued: %u messages, %" PRIu64
+		    " RRs, %" PRIu64 " bytes in %.1f ms",
+		    serial, conn->peer_text, messages, rrs, conn->transfer_bytes, ms);
+}
+
 /* Generate transfer messages until the output queue is full or the transfer ends. */
 static bool
 tcp_pump(tcp_conn_t *conn)
@@ -246,7 +272,9 @@ tcp_pump(tcp_conn_t *conn)
 		}
 		if (!tcp_queue(conn, server->out, len))
 			return false;
+		conn->transfer_bytes += 2 + len;
 		if (done) {
+			tcp_log_transfer(conn);
 			dz_transfer_destroy(conn->transfer);
 			conn->transfer = NULL;
 			tcp_set_idle(conn, true);
@@ -297,6 +325,8 @@ tcp_process(tcp_conn_t *conn)
 			continue;
 		}
 		conn->transfer = response.transfer;
+		conn->transfer_bytes = 0;
+		clock_gettime(CLOCK_MONOTONIC, &conn->transfer_start);
 		tcp_set_idle(conn, false);
 		if (!tcp_pump(conn)) {
 			tcp_close(conn);
@@ -312,20 +342,35 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 	tcp_process(arg);
 }
 
+/* Close after the queued output is sent: the write callback runs when it is empty. */
+static void
+tcp_close_after_output(tcp_conn_t *conn)
+{
+	conn->closing = true;
+	bufferevent_disable(conn->bev, EV_READ);
+	bufferevent_setwatermark(conn->bev, EV_WRITE, 0, 0);
+	if (conn->transfer == NULL && evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+		tcp_close(conn);
+}
+
 static void
 tcp_write_cb(struct bufferevent *bev, void *arg)
 {
 	tcp_conn_t *conn = arg;
 
 	(void)bev;
-	if (conn->transfer == NULL)
-		return;
-	if (!tcp_pump(conn)) {
+	if (conn->transfer != NULL && !tcp_pump(conn)) {
 		tcp_close(conn);
 		return;
 	}
-	if (conn->transfer == NULL)
-		tcp_process(conn);
+	if (conn->transfer != NULL)
+		return;
+	if (conn->closing) {
+		if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+			tcp_close(conn);
+		return;
+	}
+	tcp_process(conn);
 }
 
 static void
@@ -335,6 +380,11 @@ tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 	dz_server_t *server = conn->server;
 
 	(void)bev;
+	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) && !conn->closing) {
+		/* A client may shut down its side after the request and still read the reply. */
+		tcp_close_after_output(conn);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		dz_ratelog(&server->log_tcp_close, server_now(server), DZ_LOG_INFO,
 			   "closed TCP connection from %s: no progress for %u ms%s", conn->peer_text,
@@ -569,7 +619,7 @@ notify_send(evutil_socket_t fd, short what, void *arg)
 	if (RAND_bytes((unsigned char *)&job->id, sizeof(job->id)) != 1)
 		job->id = (uint16_t)(job->id * 31 + 7);
 	dz_wire_builder_init(&b, server->out, DZ_WIRE_MESSAGE_MAX - 600, job->id,
-			     (uint16_t)(DZ_OPCODE_NOTIFY << 11) | DZ_FLAG_AA, origin, origin_len);
+			     (uint16_t)(DZ_OPCODE_NOTIFY << 11) | DZ_FLAG_AA);
 	dz_wire_builder_question(&b, origin, origin_len, DZ_TYPE_SOA, DZ_CLASS_IN);
 	size_t len = b.len;
 	if (job->key != NULL) {
@@ -735,6 +785,9 @@ dz_server_create(struct event_base *base, const dz_server_config_t *config, dz_c
 		else if (loaded != DZ_OK)
 			dz_log_zone(DZ_LOG_ERROR, config->zones[i].name, "%s",
 				    dz_error_message(&load_err));
+		else
+			/* Secondaries may have missed versions while the server was down. */
+			notify_zone(server, i, server->serials[i]);
 	}
 	*out = server;
 	server = NULL;

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <libgen.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,4 +268,124 @@ dz_server_config_check(const dz_server_config_t *config, dz_error_t *err)
 		}
 	}
 	return DZ_OK;
+}
+
+/* Append `key` made from a configured TSIG key. */
+static dz_result_t
+add_config_key(dz_server_config_t *out, const dz_config_tsig_t *tsig, dz_error_t *err)
+{
+	dz_tsig_key_t key;
+
+	memset(&key, 0, sizeof(key));
+	key.name_len = dz_wire_name_from_text(tsig->name, key.name);
+	if (key.name_len == 0 || tsig->secret_len == 0 || tsig->secret_len > DZ_TSIG_SECRET_MAX)
+		return dz_error_set(err, DZ_ECONFIG, "TSIG key '%s': invalid name or secret length",
+				    tsig->name);
+	dz_wire_name_to_text(key.name, key.name_text, sizeof(key.name_text));
+	key.algorithm = tsig->algorithm;
+	memcpy(key.secret, tsig->secret, tsig->secret_len);
+	key.secret_len = tsig->secret_len;
+	dz_tsig_key_t *keys = realloc(out->keys, (out->key_count + 1) * sizeof(*keys));
+	if (keys == NULL) {
+		dz_tsig_key_clear(&key);
+		return dz_error_set(err, DZ_ENOMEM, "out of memory");
+	}
+	keys[out->key_count++] = key;
+	out->keys = keys;
+	dz_tsig_key_clear(&key);
+	return DZ_OK;
+}
+
+/* Add the NOTIFY targets and transfer rules of one configured secondary to `zone`. */
+static dz_result_t
+add_config_secondary(dz_server_zone_config_t *zone, const dz_config_secondary_t *secondary,
+		     dz_error_t *err)
+{
+	for (size_t i = 0; i < secondary->address_count; i++) {
+		const dz_config_address_t *address = &secondary->addresses[i];
+		char host[INET6_ADDRSTRLEN];
+		char rule[INET6_ADDRSTRLEN + 4 * DZ_WIRE_NAME_MAX + 16];
+		const void *raw = address->addr.ss_family == AF_INET
+					  ? (const void *)&((const struct sockaddr_in *)&address->addr)->sin_addr
+					  : (const void *)&((const struct sockaddr_in6 *)&address->addr)->sin6_addr;
+		inet_ntop(address->addr.ss_family, raw, host, sizeof(host));
+
+		if (secondary->notify) {
+			dz_server_secondary_t *list = realloc(zone->secondaries,
+							      (zone->secondary_count + 1) * sizeof(*list));
+			if (list == NULL)
+				return dz_error_set(err, DZ_ENOMEM, "out of memory");
+			zone->secondaries = list;
+			dz_server_secondary_t *added = &list[zone->secondary_count];
+			memset(added, 0, sizeof(*added));
+			memcpy(&added->address.address, &address->addr, sizeof(address->addr));
+			added->address.address_len = address->addr_len;
+			if (secondary->tsig != NULL) {
+				added->key_name = strdup(secondary->tsig);
+				if (added->key_name == NULL)
+					return dz_error_set(err, DZ_ENOMEM, "out of memory");
+			}
+			zone->secondary_count++;
+		}
+		if (secondary->allow_transfer) {
+			if (secondary->tsig != NULL)
+				snprintf(rule, sizeof(rule), "%s key %s", host, secondary->tsig);
+			else
+				snprintf(rule, sizeof(rule), "%s", host);
+			dz_result_t result = dz_acl_add(&zone->transfer_acl, rule, err);
+			if (result != DZ_OK)
+				return result;
+		}
+	}
+	return DZ_OK;
+}
+
+dz_result_t
+dz_server_config_from_config(const dz_config_t *config, dz_server_config_t *out,
+			     dz_error_t *err)
+{
+	dz_result_t result = DZ_OK;
+
+	for (size_t i = 0; i < config->server.listen_count; i++) {
+		dz_server_address_t *list = realloc(out->listen, (out->listen_count + 1) * sizeof(*list));
+		if (list == NULL)
+			return dz_error_set(err, DZ_ENOMEM, "out of memory");
+		out->listen = list;
+		memcpy(&list[out->listen_count].address, &config->server.listen[i].addr,
+		       sizeof(list[0].address));
+		list[out->listen_count].address_len = config->server.listen[i].addr_len;
+		out->listen_count++;
+	}
+	if (config->server.tcp_max_connections > 0)
+		out->tcp_clients_max = config->server.tcp_max_connections;
+	if (config->server.tcp_idle_timeout > 0)
+		out->tcp_idle_ms = (unsigned)(config->server.tcp_idle_timeout * 1000);
+	for (size_t i = 0; i < config->tsig_count; i++) {
+		result = add_config_key(out, &config->tsigs[i], err);
+		if (result != DZ_OK)
+			return result;
+	}
+
+	for (size_t i = 0; i < config->zone_count; i++) {
+		const dz_config_zone_t *zone = &config->zones[i];
+		dz_server_zone_config_t *added = NULL;
+		char *output = strdup(zone->output != NULL ? zone->output : ".");
+		if (output == NULL)
+			return dz_error_set(err, DZ_ENOMEM, "out of memory");
+		result = dz_server_config_add_zone(out, zone->name, dirname(output), &added, err);
+		free(output);
+		if (result != DZ_OK)
+			return result;
+		for (size_t j = 0; j < zone->secondary_count; j++) {
+			const dz_config_secondary_t *secondary =
+				dz_config_find_secondary(config, zone->secondaries[j]);
+			if (secondary == NULL)
+				return dz_error_set(err, DZ_ECONFIG, "zone %s: unknown secondary '%s'",
+						    zone->name, zone->secondaries[j]);
+			result = add_config_secondary(added, secondary, err);
+			if (result != DZ_OK)
+				return result;
+		}
+	}
+	return dz_server_config_check(out, err);
 }

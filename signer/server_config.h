@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "signer/acl.h"
 #include "signer/tsig.h"
+#include "zones/conf.h"
 
 /* Defaults; the limits are sized for a hidden primary that serves a few secondaries. */
 #define DZ_SERVER_TCP_CLIENTS_DEFAULT 64
@@ -99,6 +100,19 @@ dz_result_t dz_server_zone_add_secondary(dz_server_zone_config_t *zone, const ch
 /* The key named `name` (wire form), or NULL. */
 const dz_tsig_key_t *dz_server_config_find_key(const dz_server_config_t *config,
 					       const uint8_t *name);
+
+/*
+ * Fill `out` (initialised by the caller) from a loaded configuration.  The
+ * server section gives the listen addresses, TCP limits and TSIG keys.
+ * Each zone is served from the folder of its output file, where the
+ * publisher also writes the snapshot and journal.  A secondary with notify
+ * set gets NOTIFY on each of its addresses, and one with allow-transfer
+ * set may transfer from each address, with its TSIG key when it has one.
+ * SOA queries are open to all, and NOTIFY received is refused.  DZ_ECONFIG
+ * names the zone or key of an inconsistency that the loader missed.
+ */
+dz_result_t dz_server_config_from_config(const dz_config_t *config, dz_server_config_t *out,
+					 dz_error_t *err);
 
 /*
  * Check references: every key named by a secondary or an ACL rule exists.

@@ -21,12 +21,6 @@ static const struct {
 	[DZ_TSIG_HMAC_SHA512] = { "hmac-sha512", "SHA512", 64 },
 };
 
-const char *
-dz_tsig_algorithm_name(dz_tsig_algorithm_t algorithm)
-{
-	return algorithms[algorithm].name;
-}
-
 size_t
 dz_tsig_mac_size(dz_tsig_algorithm_t algorithm)
 {
@@ -403,7 +397,7 @@ dz_tsig_sign(dz_tsig_context_t *ctx, uint8_t *msg, size_t *len, size_t cap, dz_t
 	if (error == DZ_TSIG_BADTIME) {
 		/*
 		 * The response keeps the request's Time Signed so that the client can
-		 * check its MAC, and tells our time in Other Data (RFC 8945 section 5.2.3).
+		 * check its MAC, and carries our time in Other Data (RFC 8945 section 5.2.3).
 		 */
 		vars.time_signed = ctx->request_time;
 		dz_wire_put_u16(other, (uint16_t)((uint64_t)now >> 32));

@@ -2,7 +2,7 @@
  * tsig.h -- TSIG (RFC 8945) with hmac-sha256, hmac-sha384 and hmac-sha512.
  *
  * The server verifies the TSIG of requests and signs its responses,
- * including every message of a multi-message TCP transfer; the NOTIFY
+ * including every message of a multi-message TCP transfer.  The NOTIFY
  * sender signs its requests and verifies the responses.  A dz_tsig_context_t
  * carries the MAC of the previous message of one exchange.
  */
@@ -16,8 +16,9 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "signer/wire.h"
+/* dz_tsig_algorithm_t, dz_tsig_algorithm_name() and DZ_TSIG_SECRET_MAX come from the configuration. */
+#include "zones/conf.h"
 
-#define DZ_TSIG_SECRET_MAX 256
 #define DZ_TSIG_MAC_MAX 64
 /* Fudge of the TSIG records we create, in seconds (RFC 8945 recommends 300). */
 #define DZ_TSIG_FUDGE 300
@@ -27,12 +28,6 @@
 #define DZ_TSIG_BADKEY 17
 #define DZ_TSIG_BADTIME 18
 #define DZ_TSIG_BADTRUNC 22
-
-typedef enum dz_tsig_algorithm {
-	DZ_TSIG_HMAC_SHA256,
-	DZ_TSIG_HMAC_SHA384,
-	DZ_TSIG_HMAC_SHA512,
-} dz_tsig_algorithm_t;
 
 typedef struct dz_tsig_key {
 	uint8_t name[DZ_WIRE_NAME_MAX]; /* lower-case wire form */
@@ -58,9 +53,6 @@ dz_result_t dz_tsig_key_parse(dz_tsig_key_t *key, const char *spec, dz_error_t *
 
 /* Overwrite the secret. */
 void dz_tsig_key_clear(dz_tsig_key_t *key);
-
-/* "hmac-sha256" etc. */
-const char *dz_tsig_algorithm_name(dz_tsig_algorithm_t algorithm);
 
 /* Full MAC length in bytes: 32, 48 or 64. */
 size_t dz_tsig_mac_size(dz_tsig_algorithm_t algorithm);

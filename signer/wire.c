@@ -322,14 +322,14 @@ dz_wire_msg_read_name(const uint8_t *msg, size_t len, size_t offset,
 
 void
 dz_wire_builder_init(dz_wire_builder_t *b, uint8_t *data, size_t cap, uint16_t id,
-		     uint16_t flags, const uint8_t *origin, size_t origin_len)
+		     uint16_t flags)
 {
-	assert(cap >= DZ_WIRE_HEADER_SIZE && cap <= DZ_WIRE_MESSAGE_MAX);
-	memset(b, 0, sizeof(*b));
+	assert(cap >= DZ_WIRE_HEADER_SIZE);
+	assert(cap <= DZ_WIRE_MESSAGE_MAX);
 	b->data = data;
 	b->cap = cap;
-	b->origin = origin;
-	b->origin_len = origin_len;
+	b->last_name_len = 0;
+	b->last_labels = 0;
 	memset(data, 0, DZ_WIRE_HEADER_SIZE);
 	dz_wire_put_u16(data, id);
 	dz_wire_put_u16(data + 2, flags);
@@ -339,7 +339,8 @@ dz_wire_builder_init(dz_wire_builder_t *b, uint8_t *data, size_t cap, uint16_t i
 uint16_t
 dz_wire_builder_count(const dz_wire_builder_t *b, int section)
 {
-	assert(section >= 0 && section <= 3);
+	assert(section >= 0);
+	assert(section <= 3);
 	return dz_wire_get_u16(b->data + 4 + 2 * section);
 }
 
@@ -349,17 +350,96 @@ builder_count_add(dz_wire_builder_t *b, int section)
 	dz_wire_put_u16(b->data + 4 + 2 * section, (uint16_t)(dz_wire_builder_count(b, section) + 1));
 }
 
+/* How an owner name is written: `literal` bytes of labels, then a pointer unless it is 0. */
+typedef struct name_plan {
+	size_t labels;
+	size_t label_pos[DZ_WIRE_LABELS_MAX];
+	size_t literal;
+	size_t literal_labels;
+	uint16_t pointer;
+} name_plan_t;
+
+/* Plan the compressed form of valid name `name` against the previous owner. */
+static void
+plan_name(const dz_wire_builder_t *b, const uint8_t *name, size_t name_len, name_plan_t *plan)
+{
+	size_t pos = 0;
+
+	plan->labels = 0;
+	while (name[pos] != 0 && plan->labels < DZ_WIRE_LABELS_MAX) {
+		plan->label_pos[plan->labels++] = pos;
+		pos += 1 + (size_t)name[pos];
+	}
+	plan->literal = name_len;
+	plan->literal_labels = plan->labels;
+	plan->pointer = 0;
+
+	/* Count the labels both names end with, comparing bytes exactly. */
+	size_t last_pos[DZ_WIRE_LABELS_MAX];
+	pos = 0;
+	for (size_t i = 0; i < b->last_labels; i++) {
+		last_pos[i] = pos;
+		pos += 1 + (size_t)b->last_name[pos];
+	}
+	size_t common = 0;
+	while (common < plan->labels && common < b->last_labels) {
+		size_t mine = plan->label_pos[plan->labels - 1 - common];
+		size_t theirs = last_pos[b->last_labels - 1 - common];
+		uint8_t length = name[mine];
+		if (length != b->last_name[theirs] ||
+		    memcmp(name + mine + 1, b->last_name + theirs + 1, length) != 0)
+			break;
+		common++;
+	}
+	/* Use the longest shared suffix that a pointer can reach. */
+	for (size_t shared = common; shared > 0; shared--) {
+		uint16_t target = b->suffix_offset[b->last_labels - shared];
+		if (target == 0)
+			continue;
+		plan->literal_labels = plan->labels - shared;
+		plan->literal = plan->label_pos[plan->literal_labels];
+		plan->pointer = target;
+		return;
+	}
+}
+
+/* Write `name` as planned at the end of the message and remember it as the previous owner. */
+static void
+write_name(dz_wire_builder_t *b, const uint8_t *name, size_t name_len, const name_plan_t *plan)
+{
+	size_t start = b->len;
+	uint16_t offsets[DZ_WIRE_LABELS_MAX];
+
+	memcpy(b->data + start, name, plan->literal);
+	b->len += plan->literal;
+	if (plan->pointer != 0) {
+		dz_wire_put_u16(b->data + b->len, (uint16_t)(0xc000 | plan->pointer));
+		b->len += 2;
+	}
+	for (size_t i = 0; i < plan->literal_labels; i++) {
+		size_t offset = start + plan->label_pos[i];
+		offsets[i] = offset < 0x4000 ? (uint16_t)offset : 0;
+	}
+	/* Labels behind the pointer are where the previous owner's same labels are. */
+	size_t shared = plan->labels - plan->literal_labels;
+	for (size_t i = 0; i < shared; i++)
+		offsets[plan->literal_labels + i] = b->suffix_offset[b->last_labels - shared + i];
+	memcpy(b->suffix_offset, offsets, plan->labels * sizeof(offsets[0]));
+	memcpy(b->last_name, name, name_len);
+	b->last_name_len = name_len;
+	b->last_labels = plan->labels;
+}
+
 bool
 dz_wire_builder_question(dz_wire_builder_t *b, const uint8_t *name, size_t name_len,
 			 uint16_t type, uint16_t rrclass)
 {
-	if (b->cap - b->len < name_len + 4)
+	name_plan_t plan;
+
+	plan_name(b, name, name_len, &plan);
+	if (b->cap - b->len < plan.literal + (plan.pointer != 0 ? 2 : 0) + 4)
 		return false;
-	if (b->origin != NULL && b->origin_offset == 0 && name_len == b->origin_len &&
-	    memcmp(name, b->origin, name_len) == 0)
-		b->origin_offset = b->len;
-	memcpy(b->data + b->len, name, name_len);
-	b->len += name_len;
+	write_name(b, name, name_len, &plan);
 	dz_wire_put_u16(b->data + b->len, type);
 	dz_wire_put_u16(b->data + b->len + 2, rrclass);
 	b->len += 4;
@@ -367,84 +447,18 @@ dz_wire_builder_question(dz_wire_builder_t *b, const uint8_t *name, size_t name_
 	return true;
 }
 
-/*
- * Write `owner` at the end of the message, compressed where possible.
- * Returns the bytes written, or 0 when fewer than `reserve` bytes would
- * remain after it.
- */
-static size_t
-builder_owner(dz_wire_builder_t *b, const uint8_t *owner, size_t owner_len, size_t reserve)
-{
-	size_t start = b->len;
-	size_t room = b->cap - b->len;
-
-	/* Same owner as the previous RR: one pointer. */
-	if (b->last_owner_offset != 0 && owner_len == b->last_owner_len &&
-	    memcmp(owner, b->last_owner, owner_len) == 0) {
-		if (room < 2 + reserve)
-			return 0;
-		dz_wire_put_u16(b->data + start, (uint16_t)(0xc000 | b->last_owner_offset));
-		return 2;
-	}
-
-	/* Ending in the origin: the labels before it, then a pointer. */
-	size_t prefix_len = owner_len;
-	if (b->origin != NULL && owner_len >= b->origin_len &&
-	    memcmp(owner + owner_len - b->origin_len, b->origin, b->origin_len) == 0) {
-		size_t pos = 0;
-		while (owner_len - pos > b->origin_len)
-			pos += 1 + (size_t)owner[pos];
-		if (owner_len - pos == b->origin_len)
-			prefix_len = pos;
-	}
-	if (prefix_len < owner_len && b->origin_offset != 0) {
-		if (room < prefix_len + 2 + reserve)
-			return 0;
-		memcpy(b->data + start, owner, prefix_len);
-		dz_wire_put_u16(b->data + start + prefix_len, (uint16_t)(0xc000 | b->origin_offset));
-		if (start < 0x4000) {
-			b->last_owner_offset = start;
-			b->last_owner = owner;
-			b->last_owner_len = owner_len;
-		}
-		return prefix_len + 2;
-	}
-
-	if (room < owner_len + reserve)
-		return 0;
-	memcpy(b->data + start, owner, owner_len);
-	/* Pointers hold 14 bits, so only names in the first 16 KiB can be targets. */
-	if (prefix_len < owner_len && b->origin_offset == 0 && start + prefix_len < 0x4000)
-		b->origin_offset = start + prefix_len;
-	if (start < 0x4000) {
-		b->last_owner_offset = start;
-		b->last_owner = owner;
-		b->last_owner_len = owner_len;
-	}
-	return owner_len;
-}
-
 bool
 dz_wire_builder_rr(dz_wire_builder_t *b, int section, const dz_wire_rr_t *rr)
 {
-	assert(section >= 1 && section <= 3);
-	size_t saved_len = b->len;
-	size_t saved_origin = b->origin_offset;
-	size_t saved_last = b->last_owner_offset;
-	const uint8_t *saved_owner = b->last_owner;
-	size_t saved_owner_len = b->last_owner_len;
+	name_plan_t plan;
 	size_t tail = 10 + (size_t)rr->rdlength;
 
-	size_t n = builder_owner(b, rr->owner, rr->owner_len, tail);
-	if (n == 0) {
-		b->len = saved_len;
-		b->origin_offset = saved_origin;
-		b->last_owner_offset = saved_last;
-		b->last_owner = saved_owner;
-		b->last_owner_len = saved_owner_len;
+	assert(section >= 1);
+	assert(section <= 3);
+	plan_name(b, rr->owner, rr->owner_len, &plan);
+	if (b->cap - b->len < plan.literal + (plan.pointer != 0 ? 2 : 0) + tail)
 		return false;
-	}
-	b->len += n;
+	write_name(b, rr->owner, rr->owner_len, &plan);
 	memcpy(b->data + b->len, rr->owner + rr->owner_len, tail);
 	b->len += tail;
 	builder_count_add(b, section);

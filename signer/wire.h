@@ -4,7 +4,8 @@
  * RRs handled here are in uncompressed wire form (RFC 1035 section 3.2.1):
  * owner name, type, class, TTL, RDLENGTH, RDATA.  Names are sequences of
  * length-prefixed labels ending with the root label; they never contain
- * compression pointers, except where a function says it reads a message.
+ * compression pointers, except where a function documents that it reads a
+ * message.
  *
  * The server parses network input with these functions rather than with
  * ldns_wire2pkt(), because TSIG needs the byte offsets of the parts of a
@@ -169,31 +170,34 @@ dz_result_t dz_wire_msg_skip_name(const uint8_t *msg, size_t len, size_t *offset
 size_t dz_wire_msg_read_name(const uint8_t *msg, size_t len, size_t offset,
 			     uint8_t out[DZ_WIRE_NAME_MAX]);
 
+/* Maximum labels in a name: 127 one-byte labels and the root fill 255 bytes. */
+#define DZ_WIRE_LABELS_MAX 127
+
 /*
- * A DNS message being built into a fixed-size area, with name compression
- * of owner names: an owner equal to the previous one, or ending in the zone
- * origin, is written with a pointer.  RDATA is copied as it is, so names in
- * RDATA stay uncompressed (RFC 3597 section 4 and RFC 4034 forbid
- * compressing them for most types).
+ * A DNS message being built into a fixed-size area, with compression of
+ * owner names (RFC 1035 section 4.1.4).  The longest label suffix that an
+ * owner shares with the previous owner (or the question name) is written
+ * as a pointer to where that suffix already is in the message.  In
+ * canonical order consecutive owners share long suffixes, so this finds
+ * most of what a full compression table would.  Pointers reach only the
+ * first 16 KiB of a message.  RDATA is copied as it is, so names in RDATA
+ * stay uncompressed: RFC 3597 section 4 forbids compressing new types, and
+ * RRSIG signer names must not be compressed.
  */
 typedef struct dz_wire_builder {
 	uint8_t *data; /* not owned */
 	size_t cap;    /* bytes available, at most DZ_WIRE_MESSAGE_MAX */
 	size_t len;
-	const uint8_t *origin; /* not owned; NULL disables origin compression */
-	size_t origin_len;
-	size_t origin_offset;	   /* where the origin is written in full, 0 if nowhere yet */
-	size_t last_owner_offset;  /* where the previous owner starts, 0 if none */
-	const uint8_t *last_owner; /* the previous owner in uncompressed form */
-	size_t last_owner_len;
+	uint8_t last_name[DZ_WIRE_NAME_MAX]; /* previous owner, uncompressed */
+	size_t last_name_len;
+	size_t last_labels; /* labels of last_name, the root excluded */
+	/* Message offset of last_name from label i on, or 0 when no pointer can reach it. */
+	uint16_t suffix_offset[DZ_WIRE_LABELS_MAX];
 } dz_wire_builder_t;
 
-/*
- * Start a message in `data` (capacity `cap`) with a header: the given ID
- * and flags word, all counts zero.  `origin` may be NULL.
- */
+/* Start a message in `data` (capacity `cap`) with a header: the given ID and flags word. */
 void dz_wire_builder_init(dz_wire_builder_t *b, uint8_t *data, size_t cap, uint16_t id,
-			  uint16_t flags, const uint8_t *origin, size_t origin_len);
+			  uint16_t flags);
 
 /* Append a question; false when it does not fit (the message is unchanged). */
 bool dz_wire_builder_question(dz_wire_builder_t *b, const uint8_t *name, size_t name_len,

@@ -185,7 +185,7 @@ typedef struct dz_config {
 	size_t zone_count;
 } dz_config_t;
 
-/* Where dz_config_load() looks when no file is named. */
+/* Default configuration file of the commands. */
 #define DZ_CONFIG_DEFAULT_PATH DZ_SYSCONFDIR "/danezone/danezone.yaml"
 
 /*

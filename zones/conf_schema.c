@@ -4,10 +4,10 @@
  * Each section is a table of dz_cfg_field_t; zones/schema.c parses YAML by
  * these tables and writes the man page from them.  Defaults are set by the
  * init functions here (and dz_policy_init_defaults() for policies).  Checks
- * that involve several keys or other sections run in the check functions;
- * sections are parsed in table order, so a check may look up sections that
- * come earlier in the root table (zones refer to policies, secondaries and
- * TSIG keys; secondaries refer to TSIG keys; policies refer to HSM tokens).
+ * that involve several keys or other sections run in the check functions.
+ * Sections are parsed in table order, so a check may look up sections that
+ * come earlier in the root table.  Zones refer to policies, secondaries and
+ * TSIG keys, secondaries to TSIG keys, and policies to HSM tokens.
  */
 #include "config.h"
 

@@ -16,7 +16,7 @@
 
 #include "common/error.h"
 
-/* Longest name in presentation form without the trailing dot (RFC 1035). */
+/* Maximum size of a name in presentation form without the trailing dot, plus NUL (RFC 1035). */
 #define DZ_DNAME_TEXT_MAX 254
 
 /* Flags of dz_dname_normalize(). */

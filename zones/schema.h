@@ -200,8 +200,8 @@ bool dz_cfg_parse_mapping(dz_cfg_parser_t *parser, const dz_cfg_schema_t *schema
 
 /*
  * Load a YAML file into a document.  Syntax errors and a file that is not
- * one document with a mapping at its top are reported to diags; returns
- * false then (the document is deleted).
+ * one document with a mapping at its top are reported to diags, and the
+ * call then returns false with the document deleted.
  */
 bool dz_cfg_load_document(const char *path, yaml_document_t *document, dz_cfg_diags_t *diags);
 

@@ -103,3 +103,36 @@ def test_hidden_command_not_in_help():
     out = danezone("help").stdout
     assert "check-config" in out
     assert "config-schema" not in out
+
+
+def test_check_config_reads_mail_files(tmp_path):
+    zone = tmp_path / "example.net.zone"
+    zone.write_text("$ORIGIN example.net.\n$TTL 3600\n"
+                    "@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\n"
+                    "@ MX 10 mx1\n@ MX 20 mx2\n@ MX 30 mx3\n"
+                    "ns1 A 192.0.2.1\nmx1 A 192.0.2.25\nmx2 CNAME mx1\nmx3 A 192.0.2.26\n")
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    key = tmp_path / "mx3.key"
+    run(["openssl", "genpkey", "-algorithm", "ED25519", "-out", key])
+    config = tmp_path / "danezone.yaml"
+    config.write_text(
+        "zones:\n"
+        "  - name: example.net\n"
+        f"    source: {zone}\n"
+        "    mail:\n"
+        "      hosts:\n"
+        "        - name: mx1.example.net\n"
+        f"          certificates: [{garbage}]\n"
+        "        - name: mx3.example.net\n"
+        f"          certificates: [{key}]\n")
+    proc = danezone("check-config", "-c", config, check=False)
+    assert proc.returncode == 1
+    assert (f"{config}:6:11: error: zones[0].mail.hosts[0].certificates[0]: {garbage}: "
+            "PEM block 1 is incomplete or damaged") in proc.stderr
+    assert (f"{config}:8:11: warning: zones[0].mail.hosts[1].certificates[0]: {key} holds a "
+            "private key, not the certificate the server presents") in proc.stderr
+    assert (f"{zone}: warning: MX target mx2.example.net. is an alias (CNAME), which RFC 2181 "
+            "section 10.3 forbids") in proc.stderr
+    assert (f"{zone}: warning: MX target mx2.example.net. has no entry under mail.hosts, so it "
+            "gets no TLSA records") in proc.stderr

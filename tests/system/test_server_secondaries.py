@@ -1,6 +1,6 @@
 """NSD and BIND follow the zones that danezone publishes as a hidden primary.
 
-Each secondary uses TSIG for transfers and NOTIFY.  After start it holds
+Each secondary uses TSIG for transfers and NOTIFY.  After start it serves
 the zone as signed by ldns-signzone, record by record; each new version
 (a changed TLSA record, a TTL-only change, a new NSEC3 chain) reaches it
 by IXFR after NOTIFY.

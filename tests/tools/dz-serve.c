@@ -138,7 +138,7 @@ publish_file(app_t *app, const char *path, uint32_t *serial, dz_error_t *err)
 	if (result != DZ_OK)
 		goto cleanup;
 	for (size_t i = 0; result == DZ_OK && i < count; i++) {
-		/* Zone files may repeat a record; a version holds it once. */
+		/* Zone files may repeat a record, but a version contains it once. */
 		if (i > 0 && dz_wire_rr_compare(&rrs[i - 1].rr, &rrs[i].rr) == 0)
 			continue;
 		result = dz_snapshot_writer_add(writer, rrs[i].data, rrs[i].len, err);

@@ -15,10 +15,11 @@
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "signer/apex.h"
 #include "signer/rrsig.h"
-#include "signer/source.h"
+#include "zones/zonefile.h"
 #include "signer/update.h"
 #include "signer_test.h"
 
@@ -65,7 +66,7 @@ test_zone_from_text(const char *origin, const char *text, const dz_load_options_
 	close(fd);
 	dz_error_init(&err);
 	assert_int_equal(dz_loader_init(&loader, zone, options), DZ_OK);
-	res = dz_source_read(path, origin, 3600, dz_loader_add, &loader, &err);
+	res = dz_zonefile_read(path, origin, NULL, dz_loader_add, &loader, &err);
 	if (res == DZ_OK)
 		res = dz_loader_finish(&loader, &err);
 	dz_loader_clear(&loader);
@@ -142,8 +143,48 @@ test_delete_rr(dz_zone_t *zone, const char *text)
 /* The test keys, found by CKA_ID (one byte: the index). */
 static EVP_PKEY *test_pkeys[8];
 
+static void make_keyset(dz_keyset_t *keys, size_t count);
+
+static EVP_PKEY *saved_keys[8];
+
 void
 test_keys_create(dz_keyset_t *keys, size_t count)
+{
+	test_keys_create_from(keys, count, NULL);
+}
+
+void
+test_keys_create_from(dz_keyset_t *keys, size_t count, const char *path)
+{
+	FILE *fp = path != NULL ? fopen(path, "r") : NULL;
+	bool loaded = fp != NULL;
+
+	for (size_t i = 0; i < count && i < 8; i++) {
+		saved_keys[i] = fp != NULL ? PEM_read_PrivateKey(fp, NULL, NULL, NULL) : NULL;
+		if (saved_keys[i] == NULL)
+			loaded = false;
+	}
+	if (fp != NULL)
+		fclose(fp);
+	if (!loaded) {
+		for (size_t i = 0; i < count && i < 8; i++) {
+			EVP_PKEY_free(saved_keys[i]);
+			saved_keys[i] = EVP_EC_gen("P-256");
+			assert_non_null(saved_keys[i]);
+		}
+		if (path != NULL) {
+			fp = fopen(path, "w");
+			assert_non_null(fp);
+			for (size_t i = 0; i < count && i < 8; i++)
+				assert_int_equal(PEM_write_PrivateKey(fp, saved_keys[i], NULL, NULL, 0, NULL, NULL), 1);
+			fclose(fp);
+		}
+	}
+	make_keyset(keys, count);
+}
+
+static void
+make_keyset(dz_keyset_t *keys, size_t count)
 {
 	assert_true(count <= 8);
 	memset(keys, 0, sizeof(*keys));
@@ -152,7 +193,7 @@ test_keys_create(dz_keyset_t *keys, size_t count)
 	keys->count = count;
 	for (size_t i = 0; i < count; i++) {
 		dz_zone_key_t *k = &keys->keys[i];
-		EVP_PKEY *pkey = EVP_EC_gen("P-256");
+		EVP_PKEY *pkey = saved_keys[i];
 		uint8_t point[65];
 		size_t point_len = 0;
 		uint8_t rdata[4 + DZ_PUBLIC_KEY_MAX];
@@ -162,21 +203,23 @@ test_keys_create(dz_keyset_t *keys, size_t count)
 		assert_int_equal(EVP_PKEY_get_octet_string_param(pkey, "encoded-pub-key", point,
 								 sizeof(point), &point_len), 1);
 		assert_int_equal(point_len, 65);
-		if (test_pkeys[i] != NULL)
+		if (test_pkeys[i] != NULL && test_pkeys[i] != pkey)
 			EVP_PKEY_free(test_pkeys[i]);
 		test_pkeys[i] = pkey;
+		saved_keys[i] = NULL;
 		k->key_id[0] = (uint8_t)i;
 		k->key_id_len = 1;
 		k->algorithm = DZ_ALG_ECDSAP256SHA256;
-		k->flags = 257;
+		/* Two keys are a KSK and a ZSK; otherwise every key is a CSK. */
+		k->flags = count == 2 && i == 1 ? 256 : 257;
 		memcpy(k->public_key, point + 1, 64); /* RFC 6605: X | Y without the 0x04 prefix */
 		k->public_key_len = 64;
 		rdata_len = dz_apex_dnskey_rdata(k, rdata);
 		k->key_tag = dz_key_tag(rdata, rdata_len);
 		k->publish = true;
-		k->sign_keys = true;
-		k->sign_zone = true;
-		k->publish_cds = true;
+		k->sign_keys = k->flags == 257;
+		k->sign_zone = count != 2 || k->flags == 256;
+		k->publish_cds = k->flags == 257;
 	}
 }
 

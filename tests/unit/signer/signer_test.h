@@ -1,7 +1,8 @@
 /*
  * signer_test.h -- helpers shared by the signer unit tests: zones from
- * text, and a sign backend with ECDSA P-256 keys made by OpenSSL in memory
- * (real signatures; the system tests use SoftHSM2 through the sign service).
+ * text, and a sign backend with ECDSA P-256 keys made by OpenSSL in memory.
+ * Its signatures are real; the system tests sign through the sign service
+ * with SoftHSM2.
  */
 #ifndef DZ_TESTS_SIGNER_TEST_H
 #define DZ_TESTS_SIGNER_TEST_H
@@ -36,10 +37,13 @@ void test_add_rr(dz_zone_t *zone, const char *text);
 void test_delete_rr(dz_zone_t *zone, const char *text);
 
 /*
- * A key set of one CSK (flags 257, signs everything, CDS published) made
- * by OpenSSL, and a backend that signs with it.  Free with test_keys_free.
+ * A key set made by OpenSSL: with count 2 a KSK (flags 257, signs the key
+ * RRsets, CDS published) and a ZSK (flags 256, signs the rest), otherwise
+ * `count` CSKs.  test_backend() signs with them.  Free with test_keys_free.
  */
 void test_keys_create(dz_keyset_t *keys, size_t count);
+/* The same with the private keys kept in the PEM file `path` (read when it exists). */
+void test_keys_create_from(dz_keyset_t *keys, size_t count, const char *path);
 void test_keys_free(dz_keyset_t *keys);
 dz_sign_backend_t test_backend(void);
 

@@ -235,6 +235,13 @@ serial_policies(void **state)
 	assert_int_equal(dz_serial_next(DZ_SERIAL_DATECOUNTER, 1, true, 2026010100U, now, &serial, &err),
 			 DZ_OK);
 	assert_int_equal(serial, 2026010101U);
+	/* A first version keeps a source serial that is ahead of the date. */
+	assert_int_equal(dz_serial_next(DZ_SERIAL_DATECOUNTER, 2026010105U, false, 0, now, &serial, &err),
+			 DZ_OK);
+	assert_int_equal(serial, 2026010105U);
+	assert_int_equal(dz_serial_next(DZ_SERIAL_DATECOUNTER, 2025010105U, false, 0, now, &serial, &err),
+			 DZ_OK);
+	assert_int_equal(serial, 2026010100U);
 }
 
 int

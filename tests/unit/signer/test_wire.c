@@ -136,11 +136,15 @@ builder_compresses_for_ldns(void **state)
 		"_25._tcp.mail.example.com. 300 IN TLSA 3 1 1 "
 		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 		"_25._tcp.mail.example.com. 300 IN TXT \"same owner\"",
+		"_465._tcp.mail.example.com. 300 IN TXT \"shares _tcp.mail\"",
+		"mail.example.com. 300 IN A 192.0.2.25",
+		"www.example.com. 300 IN A 192.0.2.80",
+		"www.example.org. 300 IN A 192.0.2.81",
 		NULL,
 	};
 	uint8_t origin[DZ_WIRE_NAME_MAX];
 	size_t origin_len = dz_wire_name_from_text("example.com", origin);
-	uint8_t msg[512];
+	uint8_t msg[1024];
 	dz_wire_builder_t b;
 	dz_buf_t rrs;
 	size_t offset = 0;
@@ -149,8 +153,7 @@ builder_compresses_for_ldns(void **state)
 	(void)state;
 	dz_buf_init(&rrs);
 	rr_text_append_all(&rrs, texts);
-	dz_wire_builder_init(&b, msg, sizeof(msg), 0x1234, DZ_FLAG_QR | DZ_FLAG_AA, origin,
-			     origin_len);
+	dz_wire_builder_init(&b, msg, sizeof(msg), 0x1234, DZ_FLAG_QR | DZ_FLAG_AA);
 	assert_true(dz_wire_builder_question(&b, origin, origin_len, DZ_TYPE_AXFR, DZ_CLASS_IN));
 	while (offset < rrs.len) {
 		dz_wire_rr_t rr;
@@ -162,7 +165,7 @@ builder_compresses_for_ldns(void **state)
 
 	assert_int_equal(ldns_wire2pkt(&pkt, msg, b.len), LDNS_STATUS_OK);
 	assert_int_equal(ldns_pkt_id(pkt), 0x1234);
-	assert_int_equal(ldns_pkt_ancount(pkt), 4);
+	assert_int_equal(ldns_pkt_ancount(pkt), 8);
 	for (size_t i = 0; texts[i] != NULL; i++) {
 		ldns_rr *expected = NULL;
 		assert_int_equal(ldns_rr_new_frm_str(&expected, texts[i], 0, NULL, NULL),
@@ -174,13 +177,60 @@ builder_compresses_for_ldns(void **state)
 	ldns_pkt_free(pkt);
 
 	/* An RR that does not fit leaves the message unchanged. */
-	dz_wire_builder_init(&b, msg, DZ_WIRE_HEADER_SIZE + 20, 1, 0, origin, origin_len);
+	dz_wire_builder_init(&b, msg, DZ_WIRE_HEADER_SIZE + 20, 1, 0);
 	offset = 0;
 	dz_wire_rr_t first;
 	assert_int_equal(dz_wire_rr_parse(rrs.data, rrs.len, &offset, &first), DZ_OK);
 	assert_false(dz_wire_builder_rr(&b, 1, &first));
 	assert_int_equal(b.len, DZ_WIRE_HEADER_SIZE);
 	assert_int_equal(dz_wire_builder_count(&b, 1), 0);
+	dz_buf_clear(&rrs);
+}
+
+static void
+builder_compression_past_16k(void **state)
+{
+	static uint8_t msg[DZ_WIRE_MESSAGE_MAX];
+	dz_wire_builder_t b;
+	dz_buf_t rrs;
+	size_t offset = 0;
+	unsigned added = 0;
+	ldns_pkt *pkt = NULL;
+	char text[128];
+
+	(void)state;
+	dz_buf_init(&rrs);
+	for (unsigned i = 0; i < 3000; i++) {
+		snprintf(text, sizeof(text), "h%u.sub%u.example.com. 300 IN TXT \"record %u\"", i,
+			 i / 7, i);
+		rr_text_append(&rrs, text);
+	}
+	dz_wire_builder_init(&b, msg, sizeof(msg), 7, DZ_FLAG_QR);
+	while (offset < rrs.len) {
+		dz_wire_rr_t rr;
+		size_t next = offset;
+		assert_int_equal(dz_wire_rr_parse(rrs.data, rrs.len, &next, &rr), DZ_OK);
+		if (!dz_wire_builder_rr(&b, 1, &rr))
+			break;
+		offset = next;
+		added++;
+	}
+	/* The message passed 16 KiB, where pointers can no longer point. */
+	assert_true(b.len > 0x4000);
+	assert_true(added > 1000);
+
+	assert_int_equal(ldns_wire2pkt(&pkt, msg, b.len), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_ancount(pkt), added);
+	for (unsigned i = 0; i < added; i++) {
+		ldns_rr *expected = NULL;
+		snprintf(text, sizeof(text), "h%u.sub%u.example.com. 300 IN TXT \"record %u\"", i,
+			 i / 7, i);
+		assert_int_equal(ldns_rr_new_frm_str(&expected, text, 0, NULL, NULL), LDNS_STATUS_OK);
+		assert_int_equal(ldns_rr_compare(expected, ldns_rr_list_rr(ldns_pkt_answer(pkt), i)),
+				 0);
+		ldns_rr_free(expected);
+	}
+	ldns_pkt_free(pkt);
 	dz_buf_clear(&rrs);
 }
 
@@ -221,6 +271,7 @@ main(void)
 		cmocka_unit_test(rr_parse_rejects_truncation),
 		cmocka_unit_test(msg_read_name_follows_pointers),
 		cmocka_unit_test(builder_compresses_for_ldns),
+		cmocka_unit_test(builder_compression_past_16k),
 		cmocka_unit_test(rr_compare_ignores_ttl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

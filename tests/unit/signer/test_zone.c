@@ -14,6 +14,7 @@
 #include "signer/denial.h"
 #include "signer/nsec3.h"
 #include "signer_test.h"
+#include "zones/zonefile.h"
 
 /* The zone of RFC 5155 appendix A without its DNSSEC records. */
 static const char rfc5155_zone[] =
@@ -346,11 +347,39 @@ kept_dnskey_is_reported_to_caller(void **state)
 	options.keep_dnskey_count = 1;
 	dz_error_init(&err);
 	assert_int_equal(dz_loader_init(&loader, zone, &options), DZ_OK);
-	assert_int_equal(dz_source_read(path, "example.", 3600, dz_loader_add, &loader, &err), DZ_OK);
+	assert_int_equal(dz_zonefile_read(path, "example.", NULL, dz_loader_add, &loader, &err), DZ_OK);
 	assert_int_equal(dz_loader_finish(&loader, &err), DZ_OK);
 	assert_int_equal(loader.extra_dnskeys.len, 2 + 4 + 64);
 	dz_loader_clear(&loader);
 	unlink(path);
+	dz_zone_destroy(zone);
+}
+
+/* A name equal to the NSEC3 owner of the apex (RFC 5155 appendix A hash) is refused. */
+static void
+name_equal_to_nsec3_owner_rejected(void **state)
+{
+	dz_zone_t *zone = load_ok(rfc5155_zone);
+	dz_denial_config_t config;
+	dz_error_t err;
+
+	(void)state;
+	memset(&config, 0, sizeof(config));
+	config.kind = DZ_CHAIN_NSEC3;
+	config.ttl = 3600;
+	config.params.iterations = 12;
+	config.params.salt_len = 4;
+	memcpy(config.params.salt, "\xaa\xbb\xcc\xdd", 4);
+	dz_error_init(&err);
+	assert_int_equal(dz_denial_update(zone, &config, true, &err), DZ_OK);
+	dz_zone_clear_dirty(zone);
+
+	/* Added later: the local repair finds it. */
+	test_add_rr(zone, "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example. 3600 IN A 192.0.2.1");
+	assert_int_equal(dz_denial_update(zone, &config, false, &err), DZ_EZONE);
+	assert_non_null(strstr(err.message, "also the owner of an NSEC3 record"));
+	/* And the full build. */
+	assert_int_equal(dz_denial_update(zone, &config, true, &err), DZ_EZONE);
 	dz_zone_destroy(zone);
 }
 
@@ -365,6 +394,7 @@ main(void)
 		cmocka_unit_test(validation_errors_name_file_and_line),
 		cmocka_unit_test(warnings_drop_dnssec_and_normalise_ttl),
 		cmocka_unit_test(kept_dnskey_is_reported_to_caller),
+		cmocka_unit_test(name_equal_to_nsec3_owner_rejected),
 	};
 
 	return cmocka_run_group_tests_name("signer_zone", tests, NULL, NULL);

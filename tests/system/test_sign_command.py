@@ -1,0 +1,127 @@
+"""`danezone sign` with keys in a SoftHSM2 token, checked by independent validators."""
+import re
+
+import pytest
+
+from conftest import danezone, run
+from signer_helpers import assert_validators_accept, load_zone
+from test_signed_output import ZONE
+
+TLSA_OLD = "_25._tcp.mail 3600 IN TLSA 3 1 1 0011223344556677889900112233445566778899001122334455667788990011"
+TLSA_NEW = "_25._tcp.mail 3600 IN TLSA 3 1 1 ee11223344556677889900112233445566778899001122334455667788990011"
+
+
+def token_args(softhsm, state):
+    return ["--token", softhsm.label, "--pin-file", softhsm.pin_file, "--state-dir", state]
+
+
+def generate(softhsm, state, role):
+    """Generate a key for example.com and return its CKA_ID in hex."""
+    danezone("key", "generate", "--zone", "example.com", "--role", role, "--algorithm",
+             "ECDSAP256SHA256", *token_args(softhsm, state), env=softhsm.env)
+    listing = danezone("key", "list", "--zone", "example.com", *token_args(softhsm, state),
+                       env=softhsm.env).stdout
+    ids = re.findall(rf"^example\.com\.\s+{role}\s+\S+\s+\d+\s+([0-9a-f]+)", listing, re.M)
+    assert ids, listing
+    return ids[-1]
+
+
+def stats(stdout):
+    return dict(line.split(" ", 1) for line in stdout.splitlines() if " " in line)
+
+
+@pytest.fixture
+def signing(tmp_path, softhsm):
+    state = tmp_path / "state"
+    state.mkdir()
+    zone = tmp_path / "example.com.zone"
+    zone.write_text(ZONE)
+    ksk = generate(softhsm, state, "ksk")
+    zsk = generate(softhsm, state, "zsk")
+    return tmp_path, softhsm, str(state), zone, ksk, zsk
+
+
+@pytest.mark.parametrize("processes", ["0", "2"])
+def test_sign_with_registered_keys(signing, processes):
+    tmp_path, softhsm, state, zone, _ksk, _zsk = signing
+    out = tmp_path / "signed"
+    proc = danezone("sign", "--zone", "example.com", "--input", zone, "--output", out,
+                    "--processes", processes, "--stats", *token_args(softhsm, state),
+                    env=softhsm.env)
+    figures = stats(proc.stdout)
+    assert int(figures["rrsigs_created"]) > 0
+    assert float(figures["rrsigs_per_second"]) > 0
+    assert_validators_accept("example.com", str(out))
+
+
+def test_sign_with_named_csk_key(signing):
+    tmp_path, softhsm, state, zone, ksk, _zsk = signing
+    out = tmp_path / "signed"
+    danezone("sign", "--zone", "example.com", "--input", zone, "--output", out, "--key",
+             f"{ksk}:csk", "--denial", "nsec", *token_args(softhsm, state), env=softhsm.env)
+    run(["ldns-verify-zone", out])
+    # One key with the SEP flag signs everything: BIND needs -z to accept that.
+    run(["dnssec-verify", "-q", "-z", "-o", "example.com", out])
+    run(["kzonecheck", "-o", "example.com", "-d", "on", out])
+    zone_data = load_zone("example.com.", out)
+    assert len(zone_data.find_rdataset("example.com.", "DNSKEY")) == 1
+
+
+def test_one_tlsa_change_resigns_two_rrsets(signing):
+    tmp_path, softhsm, state, zone, _ksk, _zsk = signing
+    first = tmp_path / "v1"
+    second = tmp_path / "v2"
+    ixfr = tmp_path / "v2.ixfr"
+    danezone("sign", "--zone", "example.com", "--input", zone, "--output", first,
+             *token_args(softhsm, state), env=softhsm.env)
+    diff = tmp_path / "change.diff"
+    diff.write_text(f"- {TLSA_OLD}\n+ {TLSA_NEW}\n")
+    proc = danezone("sign", "--zone", "example.com", "--previous", first, "--diff", diff,
+                    "--output", second, "--ixfr-out", ixfr, "--stats",
+                    *token_args(softhsm, state), env=softhsm.env)
+    figures = stats(proc.stdout)
+    # The TLSA RRset and the SOA.
+    assert figures["rrsigs_created"] == "2"
+    assert int(figures["rrsigs_kept"]) > 20
+    assert figures["ixfr_removed"] == "3"
+    assert figures["ixfr_added"] == "3"
+    assert ixfr.stat().st_size > 0
+    assert_validators_accept("example.com", str(second))
+
+
+def test_incremental_run_in_memory(signing):
+    tmp_path, softhsm, state, zone, _ksk, _zsk = signing
+    out = tmp_path / "signed"
+    diff = tmp_path / "change.diff"
+    diff.write_text(f"- {TLSA_OLD}\n+ {TLSA_NEW}\n")
+    proc = danezone("sign", "--zone", "example.com", "--input", zone, "--output", out,
+                    "--incremental", diff, "--stats", *token_args(softhsm, state),
+                    env=softhsm.env)
+    figures = stats(proc.stdout)
+    assert figures["incremental_rrsigs_created"] == "2"
+    assert int(figures["incremental_serial"]) == int(figures["serial"]) + 1
+    assert_validators_accept("example.com", str(out))
+    assert "ee112233" in out.read_text()
+
+
+def test_wrong_pin_writes_nothing(signing):
+    tmp_path, softhsm, state, zone, _ksk, _zsk = signing
+    bad_pin = tmp_path / "bad.pin"
+    bad_pin.write_text("9999\n")
+    bad_pin.chmod(0o600)
+    out = tmp_path / "signed"
+    proc = danezone("sign", "--zone", "example.com", "--input", zone, "--output", out,
+                    "--token", softhsm.label, "--pin-file", bad_pin, "--state-dir", state,
+                    env=softhsm.env, check=False)
+    assert proc.returncode == 1
+    assert "PIN" in proc.stderr
+    assert not out.exists()
+
+
+def test_unknown_policy_value_is_usage_error(signing):
+    tmp_path, softhsm, state, zone, _ksk, _zsk = signing
+    proc = danezone("sign", "--zone", "example.com", "--input", zone, "--output",
+                    tmp_path / "signed", "--denial", "nsec5", *token_args(softhsm, state),
+                    env=softhsm.env, check=False)
+    assert proc.returncode == 2
+    assert "invalid value 'nsec5' for denial: expected nsec|nsec3" in proc.stderr
