@@ -406,16 +406,18 @@ bench_report(dz_hsm_t *hsm, const bench_options_t *options, const bench_key_t *k
 		       sysconf(_SC_NPROCESSORS_ONLN));
 	/* CPU time per signature does not depend on other programs' load the way rates do. */
 	snprintf(processes, sizeof(processes), "%u processes/s", options->processes);
-	printf("%-16s %13s %10s %6s %12s %12s", "ALGORITHM", "raw C_Sign/s", "service/s",
-	       "ratio", "raw CPU us", "service CPU us");
+	printf("%-16s %13s %10s %6s %11s %15s %6s", "ALGORITHM", "raw C_Sign/s", "service/s",
+	       "ratio", "raw CPU us", "service CPU us", "cores");
 	if (options->processes > 0)
 		printf(" %15s", processes);
 	printf("\n");
 	for (size_t i = 0; i < count; i++) {
-		printf("%-16s %13.0f %10.0f %5.0f%% %12.1f %14.1f",
+		/* Cores busy in this process while the service signed: about 1 when it serialises. */
+		double cores = keys[i].local_rate * keys[i].local_cpu_us / 1e6;
+		printf("%-16s %13.0f %10.0f %5.0f%% %11.1f %15.1f %6.2f",
 		       dz_algorithm_name(keys[i].algorithm), keys[i].raw_rate, keys[i].local_rate,
 		       keys[i].raw_rate > 0 ? 100.0 * keys[i].local_rate / keys[i].raw_rate : 0.0,
-		       keys[i].raw_cpu_us, keys[i].local_cpu_us);
+		       keys[i].raw_cpu_us, keys[i].local_cpu_us, cores);
 		if (options->processes > 0)
 			printf(" %15.0f", keys[i].process_rate);
 		printf("\n");
