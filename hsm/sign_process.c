@@ -1,11 +1,11 @@
 /*
  * sign_process.c -- the multi-process sign service.
  *
- * Why processes: SoftHSM2 2.6.1 serialises signing inside one process, so
- * more sessions or threads do not add throughput there (the in-process pool
- * in sign_local.c shows it).  Each signer process has its own module state
- * and login, so P processes sign P requests at once.  The same split keeps
- * the token's login out of the process that faces the network.
+ * Why processes: in one process SoftHSM2 2.6.1 gains nothing from a second
+ * thread for ECDSA and half for EdDSA (measurements in sign_local.c).  Each
+ * signer process has its own module state and login, so P processes sign
+ * about P requests at once.  The same split keeps the token's login out of
+ * the process that faces the network.
  *
  * Parent side: one reader thread per signer process receives its SIGNED
  * messages in order.  Callers split a batch into chunks, queue each chunk
