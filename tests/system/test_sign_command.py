@@ -15,10 +15,10 @@ def token_args(softhsm, state):
     return ["--token", softhsm.label, "--pin-file", softhsm.pin_file, "--state-dir", state]
 
 
-def generate(softhsm, state, role):
+def generate(softhsm, state, role, algorithm="ECDSAP256SHA256"):
     """Generate a key for example.com and return its CKA_ID in hex."""
     danezone("key", "generate", "--zone", "example.com", "--role", role, "--algorithm",
-             "ECDSAP256SHA256", *token_args(softhsm, state), env=softhsm.env)
+             algorithm, *token_args(softhsm, state), env=softhsm.env)
     listing = danezone("key", "list", "--zone", "example.com", *token_args(softhsm, state),
                        env=softhsm.env).stdout
     ids = re.findall(rf"^example\.com\.\s+{role}\s+\S+\s+\d+\s+([0-9a-f]+)", listing, re.M)
@@ -52,6 +52,32 @@ def test_sign_with_registered_keys(signing, processes):
     assert int(figures["rrsigs_created"]) > 0
     assert float(figures["rrsigs_per_second"]) > 0
     assert_validators_accept("example.com", str(out))
+
+
+# DNSKEY algorithm numbers from the IANA registry.
+ALGORITHM_NUMBERS = {"RSASHA256": 8, "RSASHA512": 10, "ECDSAP256SHA256": 13,
+                     "ECDSAP384SHA384": 14, "ED25519": 15, "ED448": 16}
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHM_NUMBERS))
+def test_sign_with_each_algorithm(tmp_path, softhsm, algorithm):
+    state = tmp_path / "state"
+    state.mkdir()
+    zone = tmp_path / "example.com.zone"
+    zone.write_text(ZONE)
+    generate(softhsm, str(state), "ksk", algorithm)
+    generate(softhsm, str(state), "zsk", algorithm)
+    out = tmp_path / "signed"
+    danezone("sign", "--zone", "example.com", "--input", zone, "--output", out,
+             *token_args(softhsm, str(state)), env=softhsm.env)
+    signed = load_zone("example.com.", out)
+    dnskeys = signed.find_rdataset("example.com.", "DNSKEY")
+    assert {key.algorithm for key in dnskeys} == {ALGORITHM_NUMBERS[algorithm]}
+    rrsigs = signed.find_rdataset("example.com.", "RRSIG", "SOA")
+    assert {sig.algorithm for sig in rrsigs} == {ALGORITHM_NUMBERS[algorithm]}
+    run(["dnssec-verify", "-q", "-o", "example.com", out])
+    run(["kzonecheck", "-o", "example.com", "-d", "on", out])
+    run(["ldns-verify-zone", out])
 
 
 def test_sign_with_named_csk_key(signing):
