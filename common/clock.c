@@ -93,8 +93,11 @@ dz_time_format(dz_time_t t, char buf[DZ_TIME_TEXT_MAX])
 		snprintf(buf, DZ_TIME_TEXT_MAX, "@%" PRId64, t);
 		return buf;
 	}
-	snprintf(buf, DZ_TIME_TEXT_MAX, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+	/* gmtime_r keeps every field in range, so only the year can be long. */
+	char text[96];
+	snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	snprintf(buf, DZ_TIME_TEXT_MAX, "%.*s", DZ_TIME_TEXT_MAX - 1, text);
 	return buf;
 }
 

@@ -255,7 +255,7 @@ dz_hsm_msg_signed_decode(const dz_hsm_msg_header_t *header, const uint8_t *body,
 				    (unsigned)header->count, count);
 	for (size_t i = 0; i < count; i++) {
 		dz_sign_request_t *request = &requests[i];
-		dz_result_t result;
+		dz_result_t result = DZ_OK;
 		if (len - pos < 4)
 			return dz_error_set(err, DZ_ESYNTAX, "result %zu of %zu is truncated", i + 1,
 					    count);

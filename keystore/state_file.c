@@ -342,7 +342,7 @@ check_all_used(reader_t *rd)
 static dz_result_t
 get_time(reader_t *rd, const char *name, dz_time_t *out)
 {
-	const char *v;
+	const char *v = NULL;
 	dz_result_t result = need(rd, name, &v);
 
 	if (result != DZ_OK)
@@ -359,7 +359,7 @@ get_time(reader_t *rd, const char *name, dz_time_t *out)
 static dz_result_t
 get_int(reader_t *rd, const char *name, int64_t min, int64_t max, int64_t *out)
 {
-	const char *v;
+	const char *v = NULL;
 	char *end;
 	dz_result_t result = need(rd, name, &v);
 
@@ -376,7 +376,7 @@ get_int(reader_t *rd, const char *name, int64_t min, int64_t max, int64_t *out)
 static dz_result_t
 get_bool(reader_t *rd, const char *name, bool *out)
 {
-	const char *v;
+	const char *v = NULL;
 	dz_result_t result = need(rd, name, &v);
 
 	if (result != DZ_OK)
@@ -394,7 +394,7 @@ get_bool(reader_t *rd, const char *name, bool *out)
 static dz_result_t
 get_text(reader_t *rd, const char *name, char *out, size_t cap)
 {
-	const char *v;
+	const char *v = NULL;
 	dz_result_t result = need(rd, name, &v);
 	size_t n = 0;
 
@@ -453,7 +453,7 @@ read_key(reader_t *rd, dz_keyring_t *ring)
 {
 	dz_result_t result;
 	dz_key_t k;
-	const char *v;
+	const char *v = NULL;
 
 	dz_key_init(&k);
 	GET_INT(rd, "number", 1, UINT32_MAX, k.number);
@@ -548,7 +548,7 @@ static dz_result_t
 read_policy(reader_t *rd, dz_policy_t *p, uint32_t *negative_ttl)
 {
 	dz_result_t result;
-	const char *v;
+	const char *v = NULL;
 	char name[256];
 
 	if ((result = get_text(rd, "name", name, sizeof(name))) != DZ_OK)
@@ -633,7 +633,7 @@ read_policy_key(reader_t *rd, dz_policy_t *p, bool *first)
 {
 	dz_result_t result;
 	dz_policy_key_t k;
-	const char *v;
+	const char *v = NULL;
 	char token[DZ_KEY_TOKEN_MAX];
 
 	memset(&k, 0, sizeof(k));
@@ -669,7 +669,7 @@ static dz_result_t
 read_ttl(reader_t *rd, dz_keyring_t *ring)
 {
 	dz_result_t result;
-	const char *v;
+	const char *v = NULL;
 	int cls = -1;
 	dz_ttl_entry_t e;
 
@@ -701,7 +701,7 @@ read_event(reader_t *rd, dz_keyring_t *ring)
 {
 	dz_result_t result;
 	dz_key_event_t e;
-	const char *v;
+	const char *v = NULL;
 
 	if ((result = get_time(rd, "time", &e.time)) != DZ_OK)
 		return result;
@@ -759,7 +759,7 @@ single_value(reader_t *rd, const char **value)
 static dz_result_t
 single_int(reader_t *rd, int64_t max, int64_t *out)
 {
-	const char *v;
+	const char *v = NULL;
 	char *end;
 	dz_result_t result = single_value(rd, &v);
 
@@ -778,7 +778,7 @@ read_line(reader_t *rd, dz_keyring_t *ring, dz_policy_t *policy, uint32_t *negat
 	  bool *first_slot, bool *ended)
 {
 	const char *kind = rd->fields[0];
-	const char *v;
+	const char *v = NULL;
 	int64_t n;
 	dz_result_t result;
 

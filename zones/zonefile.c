@@ -624,8 +624,8 @@ static dz_result_t
 read_source(reader_t *r, source_t *src)
 {
 	for (;;) {
-		unsigned line;
-		bool eof;
+		unsigned line = 0;
+		bool eof = false;
 		dz_result_t result = read_record_text(r, src, &line, &eof);
 		if (result != DZ_OK)
 			return result;
