@@ -11,6 +11,7 @@
 
 #include "common/file.h"
 #include "common/log.h"
+#include "common/serial.h"
 #include "signer/journal.h"
 
 static const uint8_t journal_magic[8] = { 'D', 'Z', 'J', 'R', 'N', 'L', '0', '1' };
@@ -81,7 +82,7 @@ parse_entry(const uint8_t *data, size_t len, const uint8_t *origin, size_t origi
 	e->added_len = added_len;
 	return dz_wire_soa_serial(&e->old_soa) == e->old_serial &&
 	       dz_wire_soa_serial(&e->new_soa) == e->new_serial &&
-	       dz_serial_compare(e->old_serial, e->new_serial) < 0 &&
+	       dz_serial_gt(e->new_serial, e->old_serial) &&
 	       count_rrs(e->removed, removed_len, origin, origin_len) == (long)e->removed_count &&
 	       count_rrs(e->added, added_len, origin, origin_len) == (long)e->added_count;
 }
@@ -293,7 +294,7 @@ encode_diff(const uint8_t *origin, size_t origin_len, const dz_journal_diff_t *d
 				    zone);
 	*old_serial = dz_wire_soa_serial(&old_soa);
 	*new_serial = dz_wire_soa_serial(&new_soa);
-	if (dz_serial_compare(*old_serial, *new_serial) >= 0)
+	if (!dz_serial_gt(*new_serial, *old_serial))
 		return dz_error_set(err, DZ_EZONE,
 				    "zone %s: new serial %" PRIu32 " is not after old serial %" PRIu32
 				    " (RFC 1982)",

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/serial.h"
 #include "signer/journal.h"
 #include "signer/publish.h"
 
@@ -208,7 +209,7 @@ dz_publish_commit(const dz_publish_target_t *target, dz_snapshot_writer_t *write
 	}
 
 	if (old != NULL) {
-		if (dz_serial_compare(old->serial, new_serial) >= 0) {
+		if (!dz_serial_gt(new_serial, old->serial)) {
 			result = dz_error_set(err, DZ_ESTATE,
 					      "zone %s: new serial %" PRIu32 " is not after the "
 					      "published serial %" PRIu32 " (RFC 1982); nothing published",

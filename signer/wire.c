@@ -165,15 +165,6 @@ dz_wire_soa_serial(const dz_wire_rr_t *soa)
 	return dz_wire_get_u32(soa->rdata + pos);
 }
 
-int
-dz_serial_compare(uint32_t a, uint32_t b)
-{
-	if (a == b)
-		return 0;
-	/* RFC 1982 section 3.2: a < b when (b - a) mod 2^32 is below 2^31. */
-	return (uint32_t)(b - a) < 0x80000000u ? -1 : 1;
-}
-
 size_t
 dz_wire_name_from_text(const char *text, uint8_t out[DZ_WIRE_NAME_MAX])
 {
