@@ -4,7 +4,7 @@
  * Names in canonical order (RFC 4034 section 6.1) with the NSEC3 records
  * at their place among them; at each name the RRsets by type (the SOA
  * first), each followed by its RRSIGs, then the NSEC record and its RRSIGs.
- * Records are printed by ldns in presentation form, one per line.
+ * Records are printed in presentation form by signer/print.h, one per line.
  */
 #ifndef DZ_SIGNER_OUTPUT_H
 #define DZ_SIGNER_OUTPUT_H

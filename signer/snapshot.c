@@ -10,9 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ldns/ldns.h>
-
 #include "common/file.h"
+#include "signer/print.h"
 #include "signer/snapshot.h"
 
 static const uint8_t snapshot_magic[8] = { 'D', 'Z', 'S', 'N', 'A', 'P', '0', '1' };
@@ -27,6 +26,7 @@ struct dz_snapshot_writer {
 	char origin_text[4 * DZ_WIRE_NAME_MAX + 1];
 	dz_buf_t soa;
 	dz_buf_t previous; /* the last RR added after the SOA */
+	dz_buf_t line;	   /* text of the RR being added */
 	uint32_t serial;
 	uint64_t rr_count;
 	uint64_t data_len;
@@ -86,21 +86,41 @@ cleanup:
 	return result;
 }
 
+/* Print one RR to `fp` through `line`, a buffer the caller keeps for the next RR. */
+static dz_result_t
+print_rr(FILE *fp, dz_buf_t *line, const uint8_t *rr, size_t len, dz_error_t *err)
+{
+	dz_result_t result;
+
+	line->len = 0;
+	result = dz_print_wire_rr(line, rr, len);
+	if (result == DZ_ENOMEM)
+		return dz_error_set(err, DZ_ENOMEM, "out of memory");
+	if (result != DZ_OK)
+		return dz_error_set(err, DZ_EZONE, "cannot convert an RR to text: %s",
+				    dz_result_text(result));
+	if (fwrite(line->data, 1, line->len, fp) != line->len)
+		return dz_error_set(err, DZ_EIO, "write error: %s", strerror(errno));
+	return DZ_OK;
+}
+
 dz_result_t
 dz_snapshot_print_rr(FILE *fp, const uint8_t *rr, size_t len, dz_error_t *err)
 {
-	ldns_rr *parsed = NULL;
-	size_t pos = 0;
-	ldns_status status = ldns_wire2rr(&parsed, rr, len, &pos, LDNS_SECTION_ANSWER);
+	dz_buf_t line;
+	dz_result_t result;
 
-	if (status != LDNS_STATUS_OK)
-		return dz_error_set(err, DZ_EZONE, "cannot convert an RR to text: %s",
-				    ldns_get_errorstr_by_id(status));
-	ldns_rr_print_fmt(fp, ldns_output_format_nocomments, parsed);
-	ldns_rr_free(parsed);
-	if (ferror(fp))
-		return dz_error_set(err, DZ_EIO, "write error");
-	return DZ_OK;
+	dz_buf_init(&line);
+	result = print_rr(fp, &line, rr, len, err);
+	dz_buf_clear(&line);
+	return result;
+}
+
+static const char *
+owner_text(const dz_wire_rr_t *rr, char *text)
+{
+	dz_wire_name_to_text(rr->owner, text, 4 * DZ_WIRE_NAME_MAX + 1);
+	return text;
 }
 
 dz_result_t
@@ -108,6 +128,7 @@ dz_snapshot_writer_add(dz_snapshot_writer_t *w, const uint8_t *data, size_t len,
 {
 	dz_wire_rr_t rr;
 	size_t offset = 0;
+	/* Only the error messages print the owner. */
 	char owner[4 * DZ_WIRE_NAME_MAX + 1];
 
 	assert(!w->finished);
@@ -115,7 +136,6 @@ dz_snapshot_writer_add(dz_snapshot_writer_t *w, const uint8_t *data, size_t len,
 		return dz_error_set(err, DZ_EZONE,
 				    "zone %s: RR number %" PRIu64 " is not one valid wire-form RR",
 				    w->origin_text, w->rr_count + 1);
-	dz_wire_name_to_text(rr.owner, owner, sizeof(owner));
 
 	if (w->rr_count == 0) {
 		if (rr.type != DZ_TYPE_SOA || rr.rrclass != DZ_CLASS_IN ||
@@ -123,7 +143,7 @@ dz_snapshot_writer_add(dz_snapshot_writer_t *w, const uint8_t *data, size_t len,
 			return dz_error_set(err, DZ_EZONE,
 					    "zone %s: the first RR must be the SOA at the apex, "
 					    "got type %u at %s",
-					    w->origin_text, rr.type, owner);
+					    w->origin_text, rr.type, owner_text(&rr, owner));
 		w->serial = dz_wire_soa_serial(&rr);
 		if (dz_buf_append(&w->soa, data, len) != DZ_OK)
 			return dz_error_set(err, DZ_ENOMEM, "out of memory");
@@ -133,11 +153,11 @@ dz_snapshot_writer_add(dz_snapshot_writer_t *w, const uint8_t *data, size_t len,
 	} else {
 		if (rr.type == DZ_TYPE_SOA)
 			return dz_error_set(err, DZ_EZONE, "zone %s: second SOA RR at %s",
-					    w->origin_text, owner);
+					    w->origin_text, owner_text(&rr, owner));
 		if (!dz_wire_name_is_below_or_at(rr.owner, rr.owner_len, w->origin,
 						 w->origin_len))
 			return dz_error_set(err, DZ_EZONE, "zone %s: RR owner %s is outside the zone",
-					    w->origin_text, owner);
+					    w->origin_text, owner_text(&rr, owner));
 		if (w->previous.len > 0) {
 			dz_wire_rr_t prev;
 			size_t prev_offset = 0;
@@ -150,7 +170,7 @@ dz_snapshot_writer_add(dz_snapshot_writer_t *w, const uint8_t *data, size_t len,
 				return dz_error_set(err, DZ_EZONE,
 						    "zone %s: RR type %u at %s is %s; RRs must be "
 						    "added in canonical order without duplicates",
-						    w->origin_text, rr.type, owner,
+						    w->origin_text, rr.type, owner_text(&rr, owner),
 						    order == 0 ? "a duplicate" : "out of order");
 		}
 		w->previous.len = 0;
@@ -162,7 +182,7 @@ dz_snapshot_writer_add(dz_snapshot_writer_t *w, const uint8_t *data, size_t len,
 		return dz_error_set(err, DZ_EIO, "cannot write %s: %s", w->snapshot.tmp_path,
 				    strerror(errno));
 	if (w->has_text) {
-		dz_result_t result = dz_snapshot_print_rr(w->text.fp, data, len, err);
+		dz_result_t result = print_rr(w->text.fp, &w->line, data, len, err);
 		if (result != DZ_OK)
 			return dz_error_prefix(err, "zone %s: %s", w->origin_text, w->text.tmp_path);
 	}
@@ -277,6 +297,7 @@ dz_snapshot_writer_abort(dz_snapshot_writer_t *w)
 		dz_atomic_file_abort(&w->text);
 	dz_buf_clear(&w->soa);
 	dz_buf_clear(&w->previous);
+	dz_buf_clear(&w->line);
 	free(w);
 }
 
@@ -453,7 +474,9 @@ dz_snapshot_write_text(const dz_snapshot_t *s, const char *text_path, mode_t mod
 	dz_atomic_file_t file;
 	char origin[4 * DZ_WIRE_NAME_MAX + 1];
 	size_t offset = 0;
+	dz_buf_t line;
 
+	dz_buf_init(&line);
 	result = dz_atomic_file_open(&file, text_path, mode, err);
 	if (result != DZ_OK)
 		return result;
@@ -465,14 +488,18 @@ dz_snapshot_write_text(const dz_snapshot_t *s, const char *text_path, mode_t mod
 		if (dz_wire_rr_parse(s->data, s->data_len, &offset, &rr) != DZ_OK) {
 			result = dz_error_set(err, DZ_EZONE, "invalid RR in the snapshot of zone %s",
 					      origin);
-			dz_atomic_file_abort(&file);
-			return result;
+			break;
 		}
-		result = dz_snapshot_print_rr(file.fp, s->data + start, rr.len, err);
+		result = print_rr(file.fp, &line, s->data + start, rr.len, err);
 		if (result != DZ_OK) {
-			dz_atomic_file_abort(&file);
-			return dz_error_prefix(err, "%s", text_path);
+			dz_error_prefix(err, "%s", text_path);
+			break;
 		}
+	}
+	dz_buf_clear(&line);
+	if (result != DZ_OK) {
+		dz_atomic_file_abort(&file);
+		return result;
 	}
 	return dz_atomic_file_commit(&file, err);
 }

@@ -138,8 +138,8 @@ dz_result_t dz_snapshot_open(const char *path, bool check_all, dz_snapshot_t **o
 void dz_snapshot_close(dz_snapshot_t *snapshot);
 
 /*
- * Write one RR in presentation form with a newline to `fp`, using ldns.
- * DZ_EZONE when ldns cannot read the RR, DZ_EIO on a write error.
+ * Write one RR in presentation form with a newline to `fp` (signer/print.h).
+ * DZ_EZONE when the RR cannot be printed, DZ_EIO on a write error.
  */
 dz_result_t dz_snapshot_print_rr(FILE *fp, const uint8_t *rr, size_t len, dz_error_t *err);
 
