@@ -18,7 +18,8 @@ typedef struct checker {
 	const dz_zone_t *zone;
 	const dz_denial_config_t *denial;
 	dz_time_t now;
-	bool algorithms[256];
+	uint8_t algorithms[256];   /* algorithms of the DNSKEY RRset, each once */
+	size_t algorithm_count;
 	bool secure;
 	size_t problems;
 	dz_error_t *err;
@@ -59,8 +60,8 @@ check_sigs(checker_t *c, const uint8_t *key, size_t key_len, const dz_rrset_t *r
 {
 	char name[DZ_NAME_TEXT_MAX];
 	char type_text[16];
-	bool found[256] = { false };
-	uint8_t labels = dz_rrsig_labels(key, key_len);
+	bool found[256];
+	uint8_t labels;
 	dz_rdata_iter_t it;
 	const uint8_t *rdata;
 	uint16_t len;
@@ -72,6 +73,9 @@ check_sigs(checker_t *c, const uint8_t *key, size_t key_len, const dz_rrset_t *r
 			     rrset->sigs->count);
 		return;
 	}
+	labels = dz_rrsig_labels(key, key_len);
+	for (size_t i = 0; i < c->algorithm_count; i++)
+		found[c->algorithms[i]] = false;
 	if (rrset->sigs != NULL) {
 		dz_rdata_iter_init(&it, rrset->sigs->data, rrset->sigs->len);
 		while (dz_rdata_iter_next(&it, &rdata, &len)) {
@@ -85,11 +89,11 @@ check_sigs(checker_t *c, const uint8_t *key, size_t key_len, const dz_rrset_t *r
 			found[f.algorithm] = true;
 		}
 	}
-	for (unsigned alg = 0; alg < 256; alg++) {
-		if (c->algorithms[alg] && !found[alg])
+	for (size_t i = 0; i < c->algorithm_count; i++) {
+		if (!found[c->algorithms[i]])
 			fail(c, "%s %s has no valid signature of algorithm %u",
 			     dz_name_key_to_text(key, key_len, name), dz_type_name(rrset->type, type_text),
-			     alg);
+			     c->algorithms[i]);
 	}
 }
 
@@ -113,6 +117,13 @@ check_nsec3_entry(checker_t *c, const dz_nsec3_t *entry)
 	check_sigs(c, key, key_len, entry->rrset, true);
 }
 
+/* The presentation form of a node's name, for a failure message. */
+static const char *
+node_text(const dz_node_t *node, char *name)
+{
+	return dz_name_key_to_text(node->key, node->key_len, name);
+}
+
 static void
 check_node(checker_t *c, const dz_node_t *node)
 {
@@ -120,11 +131,10 @@ check_node(checker_t *c, const dz_node_t *node)
 	bool occluded = expected_occluded(node);
 	const dz_zone_t *zone = c->zone;
 
-	dz_name_key_to_text(node->key, node->key_len, name);
 	if (!dz_name_key_is_at_or_below(node->key, node->key_len, zone->origin_key, zone->origin_key_len))
-		fail(c, "%s is outside the zone", name);
+		fail(c, "%s is outside the zone", node_text(node, name));
 	if (occluded != ((node->flags & DZ_NODE_OCCLUDED) != 0))
-		fail(c, "%s is %s occluded in the tree but should %sbe", name,
+		fail(c, "%s is %s occluded in the tree but should %sbe", node_text(node, name),
 		     occluded ? "not" : "", occluded ? "" : "not ");
 
 	for (const dz_rrset_t *r = node->rrsets; r != NULL; r = r->next)
@@ -134,15 +144,15 @@ check_node(checker_t *c, const dz_node_t *node)
 	if (c->denial->kind == DZ_CHAIN_NSEC && dz_denial_nsec_member(node)) {
 		size_t len = dz_denial_nsec_rdata(zone, node, c->buf);
 		if (node->nsec == NULL) {
-			fail(c, "%s has no NSEC record", name);
+			fail(c, "%s has no NSEC record", node_text(node, name));
 		} else {
 			if (node->nsec->len != len + 2 || memcmp(node->nsec->data + 2, c->buf, len) != 0 ||
 			    node->nsec->ttl != c->denial->ttl)
-				fail(c, "NSEC record of %s is not what the chain needs", name);
+				fail(c, "NSEC record of %s is not what the chain needs", node_text(node, name));
 			check_sigs(c, node->key, node->key_len, node->nsec, true);
 		}
 	} else if (node->nsec != NULL) {
-		fail(c, "%s has an NSEC record but is not in the NSEC chain", name);
+		fail(c, "%s has an NSEC record but is not in the NSEC chain", node_text(node, name));
 	}
 
 	if (c->denial->kind == DZ_CHAIN_NSEC3 &&
@@ -150,16 +160,16 @@ check_node(checker_t *c, const dz_node_t *node)
 		uint8_t hash[DZ_NSEC3_HASH_LEN];
 		const dz_nsec3_t *entry;
 		if (!dz_nsec3_hash_key(node->key, node->key_len, &c->denial->params, hash)) {
-			fail(c, "hashing %s failed", name);
+			fail(c, "hashing %s failed", node_text(node, name));
 			return;
 		}
 		entry = dz_zone_nsec3_find(zone, hash);
 		if (entry == NULL || entry->node != node || node->nsec3 != entry)
-			fail(c, "%s has no NSEC3 record with its hash", name);
+			fail(c, "%s has no NSEC3 record with its hash", node_text(node, name));
 		else
 			check_nsec3_entry(c, entry);
 	} else if (node->nsec3 != NULL) {
-		fail(c, "%s has an NSEC3 record but is not in the NSEC3 chain", name);
+		fail(c, "%s has an NSEC3 record but is not in the NSEC3 chain", node_text(node, name));
 	}
 }
 
@@ -185,8 +195,11 @@ dz_check_zone(const dz_zone_t *zone, const dz_keyset_t *keys, const dz_denial_co
 	if (dnskey != NULL) {
 		dz_rdata_iter_init(&it, dnskey->data, dnskey->len);
 		while (dz_rdata_iter_next(&it, &rdata, &len)) {
-			if (len >= 4)
-				c.algorithms[rdata[3]] = true;
+			bool seen = false;
+			for (size_t i = 0; i < c.algorithm_count && len >= 4; i++)
+				seen = seen || c.algorithms[i] == rdata[3];
+			if (len >= 4 && !seen)
+				c.algorithms[c.algorithm_count++] = rdata[3];
 		}
 	}
 	if (c.secure && dnskey == NULL)

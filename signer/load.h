@@ -64,6 +64,8 @@ typedef struct dz_loader {
 	size_t dropped;
 	size_t records;
 	unsigned soa_count;
+	const char *last_file;	   /* file name of the last RR added, and its index in the zone */
+	uint16_t last_file_index;
 	dz_error_t first_error;
 } dz_loader_t;
 

@@ -226,15 +226,20 @@ dz_wire_name_to_text(const uint8_t *name, char *out, size_t out_size)
 		uint8_t label = *name++;
 		for (uint8_t i = 0; i < label; i++) {
 			uint8_t c = name[i];
-			char piece[5];
+			char piece[4];
+			size_t n = 0;
 			if (c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' ||
-			    c == ';' || c == '$' || c == '@')
-				snprintf(piece, sizeof(piece), "\\%c", c);
-			else if (c <= 0x20 || c >= 0x7f)
-				snprintf(piece, sizeof(piece), "\\%03u", c);
-			else
-				snprintf(piece, sizeof(piece), "%c", c);
-			size_t n = strlen(piece);
+			    c == ';' || c == '$' || c == '@') {
+				piece[n++] = '\\';
+				piece[n++] = (char)c;
+			} else if (c <= 0x20 || c >= 0x7f) {
+				piece[n++] = '\\';
+				piece[n++] = (char)('0' + c / 100);
+				piece[n++] = (char)('0' + c / 10 % 10);
+				piece[n++] = (char)('0' + c % 10);
+			} else {
+				piece[n++] = (char)c;
+			}
 			if (used + n + 2 > out_size)
 				break;
 			memcpy(out + used, piece, n);
