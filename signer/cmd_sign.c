@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -123,6 +124,25 @@ print_stats(const dz_sign_job_t *job, const dz_sign_job_report_t *r)
 		printf("ixfr_removed %zu\n", r->changes.removed);
 		printf("ixfr_added %zu\n", r->changes.added);
 	}
+}
+
+static double
+cpu_seconds(int who)
+{
+	struct rusage usage;
+
+	if (getrusage(who, &usage) != 0)
+		return 0;
+	return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
+	       (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU time (user + system) of this process and of the signer processes it ended. */
+static void
+print_cpu_seconds(void)
+{
+	printf("cpu_seconds_main %.3f\n", cpu_seconds(RUSAGE_SELF));
+	printf("cpu_seconds_signers %.3f\n", cpu_seconds(RUSAGE_CHILDREN));
 }
 
 int
@@ -340,8 +360,12 @@ dz_cmd_sign(int argc, char **argv)
 		    report.update.sign.signatures_kept, report.seconds_total,
 		    report.update.sign.seconds > 0 ? (double)report.update.sign.signatures /
 							     report.update.sign.seconds : 0.0);
-	if (stats)
+	/* Closing the service reaps the signer processes, so their CPU time is counted below. */
+	dz_sign_keys_close(&keys);
+	if (stats) {
 		print_stats(&job, &report);
+		print_cpu_seconds();
+	}
 	status = DZ_EXIT_OK;
 cleanup:
 	dz_sign_keys_close(&keys);
