@@ -49,8 +49,8 @@ uint16_t
 dz_role_dnskey_flags(dz_key_role_t role)
 {
 	if (dz_role_signs_keys(role))
-		return DZ_DNSKEY_FLAG_ZONE | DZ_DNSKEY_FLAG_SEP;
-	return DZ_DNSKEY_FLAG_ZONE;
+		return DZ_KEY_FLAG_ZONE | DZ_KEY_FLAG_SEP;
+	return DZ_KEY_FLAG_ZONE;
 }
 
 bool
@@ -178,12 +178,12 @@ dz_key_tags_collide(const dz_key_t *a, const dz_key_t *b)
 {
 	uint16_t a_tags[2] = {
 		dz_key_compute_tag(a->flags, a->algorithm, a->public_key, a->public_key_len),
-		dz_key_compute_tag(a->flags | DZ_DNSKEY_FLAG_REVOKE, a->algorithm, a->public_key,
+		dz_key_compute_tag(a->flags | DZ_KEY_FLAG_REVOKE, a->algorithm, a->public_key,
 				   a->public_key_len),
 	};
 	uint16_t b_tags[2] = {
 		dz_key_compute_tag(b->flags, b->algorithm, b->public_key, b->public_key_len),
-		dz_key_compute_tag(b->flags | DZ_DNSKEY_FLAG_REVOKE, b->algorithm, b->public_key,
+		dz_key_compute_tag(b->flags | DZ_KEY_FLAG_REVOKE, b->algorithm, b->public_key,
 				   b->public_key_len),
 	};
 

@@ -150,14 +150,14 @@ bool dz_key_record_parse(const char *text, dz_key_record_t *record);
 /*
  * Key tag of a DNSKEY (RFC 4034 appendix B) with the given flags, protocol
  * 3, algorithm and public key field.  The revoked tag of RFC 5011 is the tag
- * with flags | DZ_DNSKEY_FLAG_REVOKE.
+ * with flags | DZ_KEY_FLAG_REVOKE.
  */
 uint16_t dz_key_compute_tag(uint16_t flags, uint8_t algorithm, const uint8_t *public_key,
 			    size_t public_key_len);
 
-#define DZ_DNSKEY_FLAG_ZONE 0x0100
-#define DZ_DNSKEY_FLAG_SEP 0x0001
-#define DZ_DNSKEY_FLAG_REVOKE 0x0080
+#define DZ_KEY_FLAG_ZONE 0x0100
+#define DZ_KEY_FLAG_SEP 0x0001
+#define DZ_KEY_FLAG_REVOKE 0x0080
 
 /*
  * Whether two keys' tags or RFC 5011 revoked tags coincide (a key tag

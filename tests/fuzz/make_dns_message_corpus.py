@@ -2,7 +2,9 @@
 """Write the seed corpus of fuzz_dns_message into tests/fuzz/dns_message/.
 
 Each file is one byte that selects the transport (bit 0: TCP, bit 1: IPv6
-source, bit 2: the target signs the request) followed by a DNS request.  Run it again after changing the list;
+source, bit 2: the target signs the request) followed by a DNS request.
+The files named found-* are inputs that libFuzzer found and kept after
+`-merge=1`, because each reaches code the seeds below do not.  Run it again after changing the list;
 the files are committed.
 """
 import os
