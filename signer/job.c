@@ -50,7 +50,8 @@ load_file(const dz_sign_job_t *job, const char *path, bool signed_input, dz_zone
 	}
 	/* TTLs follow the reader's rules: $TTL, the previous record's TTL, the SOA MINIMUM. */
 	dz_zonefile_options_init(&read_options);
-	result = dz_zonefile_read(path, zone->origin_text, &read_options, dz_loader_add, &loader, err);
+	result = dz_zonefile_read_records(path, zone->origin_text, &read_options, dz_loader_add_record,
+					  &loader, err);
 	if (result == DZ_OK)
 		result = dz_loader_finish(&loader, err);
 	if (result == DZ_OK && extra != NULL)

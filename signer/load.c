@@ -132,6 +132,20 @@ dz_loader_add(void *ctx, const ldns_rr *rr, const char *file, unsigned line, dz_
 	return DZ_OK;
 }
 
+dz_result_t
+dz_loader_add_record(void *ctx, const dz_zonefile_record_t *record, dz_error_t *err)
+{
+	dz_loader_t *loader = ctx;
+	dz_result_t result;
+
+	result = dz_loader_add_wire(loader, record->owner, record->owner_len, record->type,
+				    record->rr_class, record->ttl, record->rdata, record->rdata_len,
+				    record->file, record->line);
+	if (result == DZ_ENOMEM)
+		return dz_error_set(err, DZ_ENOMEM, "%s:%u: out of memory", record->file, record->line);
+	return DZ_OK;
+}
+
 static bool
 keep_tag(const dz_loader_t *loader, uint16_t tag)
 {
@@ -294,7 +308,7 @@ dz_loader_add_wire(dz_loader_t *loader, const uint8_t *owner, size_t owner_len, 
 		problem(loader, true, file, line, "malformed owner name");
 		return DZ_OK;
 	}
-	/* The texts are for messages only; most RRs need none. */
+	/* Only messages use these texts, and most RRs cause none. */
 	name[0] = '\0';
 	type_text[0] = '\0';
 	if (rr_class != DZ_CLASS_IN) {

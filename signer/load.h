@@ -39,6 +39,7 @@
 #include "common/error.h"
 #include "common/mem.h"
 #include "signer/zone.h"
+#include "zones/zonefile.h"
 
 /* Most errors logged one by one before the rest are only counted. */
 #define DZ_LOAD_MAX_LOGGED 20
@@ -81,6 +82,13 @@ void dz_loader_clear(dz_loader_t *loader);
  */
 dz_result_t dz_loader_add(void *ctx, const ldns_rr *rr, const char *file, unsigned line,
 			  dz_error_t *err);
+
+/*
+ * Add one record (a dz_zonefile_record_fn of zones/zonefile.h: ctx is the
+ * loader), as dz_loader_add() does.  Reading a zone with
+ * dz_zonefile_read_records() and this function is the fast way.
+ */
+dz_result_t dz_loader_add_record(void *ctx, const dz_zonefile_record_t *record, dz_error_t *err);
 
 /*
  * Add one RR given in wire form (owner, type, class, TTL, RDLENGTH, RDATA;
