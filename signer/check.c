@@ -1,9 +1,12 @@
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "signer/check.h"
@@ -22,6 +25,7 @@ typedef struct checker {
 	size_t algorithm_count;
 	bool secure;
 	size_t problems;
+	atomic_size_t *logged; /* problems logged, shared by the threads of one check */
 	dz_error_t *err;
 	uint8_t *buf;
 } checker_t;
@@ -38,7 +42,7 @@ fail(checker_t *c, const char *fmt, ...)
 	if (c->problems == 0)
 		dz_error_set(c->err, DZ_EVERIFY, "zone %s: self-check failed: %s", c->zone->origin_text,
 			     message);
-	if (c->problems < MAX_LOGGED)
+	if (atomic_fetch_add(c->logged, 1) < MAX_LOGGED)
 		dz_log_zone(DZ_LOG_ERROR, c->zone->origin_text, "self-check: %s", message);
 	c->problems++;
 }
@@ -173,11 +177,112 @@ check_node(checker_t *c, const dz_node_t *node)
 	}
 }
 
+/* Maximum number of threads of a full check, and the fewest names worth a thread. */
+#define CHECK_THREADS_MAX 8
+#define CHECK_NAMES_PER_THREAD 4096
+
+/* A range of names checked by one thread of a full check, with its own problems. */
+typedef struct check_part {
+	checker_t c;
+	dz_error_t err;
+	const dz_node_t **nodes;
+	size_t count;
+	size_t members; /* names of the range in the NSEC3 chain */
+	pthread_t thread;
+	bool started;
+} check_part_t;
+
+static void *
+check_part(void *arg)
+{
+	check_part_t *part = arg;
+	const dz_denial_config_t *denial = part->c.denial;
+
+	for (size_t i = 0; i < part->count; i++) {
+		check_node(&part->c, part->nodes[i]);
+		if (denial->kind == DZ_CHAIN_NSEC3 &&
+		    dz_denial_nsec3_member(part->nodes[i], denial->params.opt_out))
+			part->members++;
+	}
+	return NULL;
+}
+
+/*
+ * Check every name, in parallel when the zone is large: the names are
+ * split into ranges of the canonical order, one per thread.  The problems
+ * of each range are added to `c`, whose first problem then is the first of
+ * the earliest range that has one.  Returns the names in the NSEC3 chain,
+ * or SIZE_MAX when memory ran out.
+ */
+static size_t
+check_all_names(checker_t *c)
+{
+	const dz_zone_t *zone = c->zone;
+	check_part_t parts[CHECK_THREADS_MAX];
+	const dz_node_t **nodes = NULL;
+	size_t count = 0;
+	size_t members = 0;
+	unsigned threads;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	nodes = malloc((zone->names.count > 0 ? zone->names.count : 1) * sizeof(*nodes));
+	if (nodes == NULL)
+		return SIZE_MAX;
+	for (const dz_node_t *n = dz_zone_first(zone); n != NULL && count < zone->names.count;
+	     n = dz_zone_next(n))
+		nodes[count++] = n;
+	threads = cpus > 1 ? (unsigned)cpus : 1;
+	if (threads > CHECK_THREADS_MAX)
+		threads = CHECK_THREADS_MAX;
+	if (threads > count / CHECK_NAMES_PER_THREAD)
+		threads = count / CHECK_NAMES_PER_THREAD > 0 ? (unsigned)(count / CHECK_NAMES_PER_THREAD) : 1;
+
+	memset(parts, 0, sizeof(parts));
+	for (unsigned t = 0; t < threads; t++) {
+		check_part_t *part = &parts[t];
+		part->c = *c;
+		part->c.problems = 0;
+		part->c.err = &part->err;
+		dz_error_init(&part->err);
+		part->c.buf = malloc(DZ_DENIAL_RDATA_MAX);
+		part->nodes = nodes + count * t / threads;
+		part->count = count * (t + 1) / threads - count * t / threads;
+		if (part->c.buf == NULL) {
+			for (unsigned k = 0; k <= t; k++)
+				free(parts[k].c.buf);
+			free(nodes);
+			return SIZE_MAX;
+		}
+	}
+	/* The first range runs on this thread, and so does any range whose thread did not start. */
+	for (unsigned t = 1; t < threads; t++)
+		parts[t].started = pthread_create(&parts[t].thread, NULL, check_part, &parts[t]) == 0;
+	check_part(&parts[0]);
+	for (unsigned t = 1; t < threads; t++) {
+		if (parts[t].started)
+			pthread_join(parts[t].thread, NULL);
+		else
+			check_part(&parts[t]);
+	}
+
+	for (unsigned t = 0; t < threads; t++) {
+		check_part_t *part = &parts[t];
+		if (part->c.problems > 0 && c->problems == 0 && c->err != NULL)
+			*c->err = part->err;
+		c->problems += part->c.problems;
+		members += part->members;
+		free(part->c.buf);
+	}
+	free(nodes);
+	return members;
+}
+
 dz_result_t
 dz_check_zone(const dz_zone_t *zone, const dz_keyset_t *keys, const dz_denial_config_t *denial,
 	      dz_time_t now, bool full, dz_error_t *err)
 {
 	checker_t c;
+	atomic_size_t logged = 0;
 	const dz_rrset_t *dnskey = dz_node_rrset(zone->apex, DZ_TYPE_DNSKEY);
 	dz_rdata_iter_t it;
 	const uint8_t *rdata;
@@ -187,6 +292,7 @@ dz_check_zone(const dz_zone_t *zone, const dz_keyset_t *keys, const dz_denial_co
 	c.zone = zone;
 	c.denial = denial;
 	c.now = now;
+	c.logged = &logged;
 	c.err = err;
 	c.secure = keys->count > 0;
 	c.buf = malloc(DZ_DENIAL_RDATA_MAX);
@@ -206,12 +312,10 @@ dz_check_zone(const dz_zone_t *zone, const dz_keyset_t *keys, const dz_denial_co
 		fail(&c, "no DNSKEY RRset at the apex");
 
 	if (full) {
-		size_t members = 0;
-		for (const dz_node_t *n = dz_zone_first(zone); n != NULL; n = dz_zone_next(n)) {
-			check_node(&c, n);
-			if (denial->kind == DZ_CHAIN_NSEC3 &&
-			    dz_denial_nsec3_member(n, denial->params.opt_out))
-				members++;
+		size_t members = check_all_names(&c);
+		if (members == SIZE_MAX) {
+			free(c.buf);
+			return dz_error_set(err, DZ_ENOMEM, "zone %s: out of memory", zone->origin_text);
 		}
 		if (denial->kind == DZ_CHAIN_NSEC3 && members != zone->nsec3.count)
 			fail(&c, "the NSEC3 chain has %zu records for %zu names", zone->nsec3.count, members);

@@ -388,9 +388,14 @@ dz_loader_add_wire(dz_loader_t *loader, const uint8_t *owner, size_t owner_len, 
 		return DZ_OK;
 	}
 
-	result = dz_zone_get(zone, key, (size_t)key_len, &node);
-	if (result != DZ_OK)
-		return result;
+	/* Zone files list the records of a name together, so the last node is often the one. */
+	node = loader->last_node;
+	if (node == NULL || node->key_len != (size_t)key_len || memcmp(node->key, key, (size_t)key_len) != 0) {
+		result = dz_zone_get(zone, key, (size_t)key_len, &node);
+		if (result != DZ_OK)
+			return result;
+		loader->last_node = node;
+	}
 	rrset = dz_node_rrset(node, type);
 	if (rrset != NULL)
 		old_ttl = rrset->ttl;

@@ -67,10 +67,14 @@ typedef struct dz_loader {
 	unsigned soa_count;
 	const char *last_file;	   /* file name of the last RR added, and its index in the zone */
 	uint16_t last_file_index;
+	dz_node_t *last_node;	   /* node of the last RR added */
 	dz_error_t first_error;
 } dz_loader_t;
 
-/* Prepare a loader for `zone` (not owned).  Returns DZ_ENOMEM. */
+/*
+ * Prepare a loader for `zone` (not owned).  No node of the zone may be
+ * removed (dz_zone_prune()) until dz_loader_clear().  Returns DZ_ENOMEM.
+ */
 dz_result_t dz_loader_init(dz_loader_t *loader, dz_zone_t *zone, const dz_load_options_t *options);
 
 /* Free what the loader owns (not the zone). */

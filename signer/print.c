@@ -108,30 +108,51 @@ put_type(cursor_t *c, uint16_t type)
 	c->p += dz_print_type_name(type, c->p);
 }
 
+/*
+ * The date of the last RRSIG time printed by this thread.  The times of a
+ * zone fall on a few days, and gmtime_r() takes a lock in glibc 2.36 that
+ * the formatter threads would contend for.
+ */
+static _Thread_local uint32_t cached_day = UINT32_MAX;
+static _Thread_local char cached_date[8];
+
+static void
+put_two_digits(cursor_t *c, unsigned value)
+{
+	*c->p++ = (char)('0' + value / 10);
+	*c->p++ = (char)('0' + value % 10);
+}
+
 /* YYYYMMDDHHmmSS in UTC (RFC 4034 section 3.2). */
 static bool
 put_time(cursor_t *c, uint32_t value)
 {
-	time_t t = (time_t)value;
-	struct tm tm;
-	unsigned fields[6];
+	uint32_t day = value / 86400;
+	uint32_t seconds = value % 86400;
 
-	if (gmtime_r(&t, &tm) == NULL)
-		return false;
-	fields[0] = (unsigned)tm.tm_year + 1900; /* 1970 to 2106 */
-	fields[1] = (unsigned)tm.tm_mon + 1;
-	fields[2] = (unsigned)tm.tm_mday;
-	fields[3] = (unsigned)tm.tm_hour;
-	fields[4] = (unsigned)tm.tm_min;
-	fields[5] = (unsigned)tm.tm_sec;
-	*c->p++ = (char)('0' + fields[0] / 1000);
-	*c->p++ = (char)('0' + fields[0] / 100 % 10);
-	*c->p++ = (char)('0' + fields[0] / 10 % 10);
-	*c->p++ = (char)('0' + fields[0] % 10);
-	for (size_t i = 1; i < 6; i++) {
-		*c->p++ = (char)('0' + fields[i] / 10);
-		*c->p++ = (char)('0' + fields[i] % 10);
+	if (day != cached_day) {
+		time_t t = (time_t)day * 86400;
+		struct tm tm;
+		unsigned year;
+
+		if (gmtime_r(&t, &tm) == NULL)
+			return false;
+		year = (unsigned)tm.tm_year + 1900; /* 1970 to 2106 */
+		cached_date[0] = (char)('0' + year / 1000);
+		cached_date[1] = (char)('0' + year / 100 % 10);
+		cached_date[2] = (char)('0' + year / 10 % 10);
+		cached_date[3] = (char)('0' + year % 10);
+		cached_date[4] = (char)('0' + (tm.tm_mon + 1) / 10);
+		cached_date[5] = (char)('0' + (tm.tm_mon + 1) % 10);
+		cached_date[6] = (char)('0' + tm.tm_mday / 10);
+		cached_date[7] = (char)('0' + tm.tm_mday % 10);
+		cached_day = day;
 	}
+	put_text(c, cached_date, sizeof(cached_date));
+	/* POSIX time has no leap seconds, so every day has 86400 of them. */
+	put_two_digits(c, seconds / 3600);
+	put_two_digits(c, seconds / 60 % 60);
+	put_two_digits(c, seconds % 60);
 	return true;
 }
 
