@@ -1,10 +1,8 @@
 """`danezone sign` with keys in a SoftHSM2 token, checked by independent validators."""
-import re
-
 import pytest
 
 from conftest import danezone, run
-from signer_helpers import assert_validators_accept, load_zone
+from signer_helpers import TokenSigner, assert_validators_accept, load_zone, parse_stats
 from test_signed_output import ZONE
 
 TLSA_OLD = "_25._tcp.mail 3600 IN TLSA 3 1 1 0011223344556677889900112233445566778899001122334455667788990011"
@@ -15,29 +13,15 @@ def token_args(softhsm, state):
     return ["--token", softhsm.label, "--pin-file", softhsm.pin_file, "--state-dir", state]
 
 
-def generate(softhsm, state, role):
-    """Generate a key for example.com and return its CKA_ID in hex."""
-    danezone("key", "generate", "--zone", "example.com", "--role", role, "--algorithm",
-             "ECDSAP256SHA256", *token_args(softhsm, state), env=softhsm.env)
-    listing = danezone("key", "list", "--zone", "example.com", *token_args(softhsm, state),
-                       env=softhsm.env).stdout
-    ids = re.findall(rf"^example\.com\.\s+{role}\s+\S+\s+\d+\s+([0-9a-f]+)", listing, re.M)
-    assert ids, listing
-    return ids[-1]
-
-
-def stats(stdout):
-    return dict(line.split(" ", 1) for line in stdout.splitlines() if " " in line)
-
-
 @pytest.fixture
 def signing(tmp_path, softhsm):
     state = tmp_path / "state"
     state.mkdir()
     zone = tmp_path / "example.com.zone"
     zone.write_text(ZONE)
-    ksk = generate(softhsm, state, "ksk")
-    zsk = generate(softhsm, state, "zsk")
+    signer = TokenSigner(softhsm, state)
+    ksk = signer.generate("ksk")
+    zsk = signer.generate("zsk")
     return tmp_path, softhsm, str(state), zone, ksk, zsk
 
 
@@ -48,7 +32,7 @@ def test_sign_with_registered_keys(signing, processes):
     proc = danezone("sign", "--zone", "example.com", "--input", zone, "--output", out,
                     "--processes", processes, "--stats", *token_args(softhsm, state),
                     env=softhsm.env)
-    figures = stats(proc.stdout)
+    figures = parse_stats(proc.stdout)
     assert int(figures["rrsigs_created"]) > 0
     assert float(figures["rrsigs_per_second"]) > 0
     assert_validators_accept("example.com", str(out))
@@ -79,7 +63,7 @@ def test_one_tlsa_change_resigns_two_rrsets(signing):
     proc = danezone("sign", "--zone", "example.com", "--previous", first, "--diff", diff,
                     "--output", second, "--ixfr-out", ixfr, "--stats",
                     *token_args(softhsm, state), env=softhsm.env)
-    figures = stats(proc.stdout)
+    figures = parse_stats(proc.stdout)
     # The TLSA RRset and the SOA.
     assert figures["rrsigs_created"] == "2"
     assert int(figures["rrsigs_kept"]) > 20
@@ -97,7 +81,7 @@ def test_incremental_run_in_memory(signing):
     proc = danezone("sign", "--zone", "example.com", "--input", zone, "--output", out,
                     "--incremental", diff, "--stats", *token_args(softhsm, state),
                     env=softhsm.env)
-    figures = stats(proc.stdout)
+    figures = parse_stats(proc.stdout)
     assert figures["incremental_rrsigs_created"] == "2"
     assert int(figures["incremental_serial"]) == int(figures["serial"]) + 1
     assert_validators_accept("example.com", str(out))

@@ -173,7 +173,7 @@ check_finds_wrong_nsec3(void **state)
 static void
 check_large_zone_reports_first_problem(void **state)
 {
-	const size_t names = 3 * 4096;
+	const size_t names = 2 * 4096 + 100;
 	size_t cap = sizeof(base_zone) + names * 48;
 	char *text = malloc(cap);
 	size_t len;
@@ -190,9 +190,9 @@ check_large_zone_reports_first_problem(void **state)
 	assert_int_equal(check(&s, &err), DZ_OK);
 
 	/* One problem near the end and one near the start of the order. */
-	drop_sigs(&s, "h12000.example.com.", DZ_TYPE_A);
+	drop_sigs(&s, "h08150.example.com.", DZ_TYPE_A);
 	assert_int_equal(check(&s, &err), DZ_EVERIFY);
-	assert_non_null(strstr(err.message, "h12000.example.com. A has no valid signature"));
+	assert_non_null(strstr(err.message, "h08150.example.com. A has no valid signature"));
 	drop_sigs(&s, "h00007.example.com.", DZ_TYPE_A);
 	assert_int_equal(check(&s, &err), DZ_EVERIFY);
 	assert_non_null(strstr(err.message, "h00007.example.com. A has no valid signature"));
