@@ -27,6 +27,7 @@ enum {
 	OPT_DIFF,
 	OPT_INCREMENTAL,
 	OPT_IXFR_OUT,
+	OPT_SNAPSHOT_OUT,
 	OPT_DROP_OUT_OF_ZONE,
 	OPT_KEEP_DNSKEY,
 	OPT_KEY,
@@ -43,19 +44,22 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: danezone sign --zone ZONE (--input FILE | --previous FILE --diff FILE)\n"
-		"                     --output FILE [options]\n\n"
+		"                     (--output FILE | --snapshot-out FILE) [options]\n\n"
 		"Sign one zone with keys in a PKCS#11 token and write the signed zone file.\n"
 		"With --previous, signatures of the previous signed zone that are still good\n"
 		"are kept and only what changed is signed.\n\n"
 		"  --zone ZONE                 zone name (origin)\n"
 		"  --input FILE                unsigned zone file\n"
 		"  --output FILE               signed zone file to write (atomically)\n"
-		"  --previous FILE             previous signed zone file to start from\n"
+		"  --previous FILE             previous signed zone to start from: a zone file or a\n"
+		"                              snapshot (written by --snapshot-out or the daemon)\n"
 		"  --diff FILE                 changes to apply to the previous zone ('+ RR' / '- RR' lines)\n"
 		"  --incremental FILE          after signing, apply these changes in memory and sign\n"
 		"                              again, as the daemon does; the output is that version\n"
 		"  --ixfr-out FILE             write the difference to the previous version in IXFR\n"
 		"                              order (old SOA, removed, new SOA, added; wire form)\n"
+		"  --snapshot-out FILE         write the signed zone as a snapshot (binary, canonical\n"
+		"                              order), the fast input of a later --previous\n"
 		"  --drop-out-of-zone          drop records outside the zone with a warning\n"
 		"                              instead of failing\n"
 		"  --keep-dnskey TAG           publish the source's DNSKEY with this key tag\n"
@@ -124,6 +128,10 @@ print_stats(const dz_sign_job_t *job, const dz_sign_job_report_t *r)
 		printf("ixfr_removed %zu\n", r->changes.removed);
 		printf("ixfr_added %zu\n", r->changes.added);
 	}
+	if (job->previous != NULL) {
+		printf("previous_snapshot %d\n", r->previous_snapshot);
+		printf("previous_reused %d\n", r->previous_reused);
+	}
 }
 
 static double
@@ -156,6 +164,7 @@ dz_cmd_sign(int argc, char **argv)
 		{ "diff", required_argument, NULL, OPT_DIFF },
 		{ "incremental", required_argument, NULL, OPT_INCREMENTAL },
 		{ "ixfr-out", required_argument, NULL, OPT_IXFR_OUT },
+		{ "snapshot-out", required_argument, NULL, OPT_SNAPSHOT_OUT },
 		{ "drop-out-of-zone", no_argument, NULL, OPT_DROP_OUT_OF_ZONE },
 		{ "keep-dnskey", required_argument, NULL, OPT_KEEP_DNSKEY },
 		{ "key", required_argument, NULL, OPT_KEY },
@@ -167,7 +176,7 @@ dz_cmd_sign(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		DZ_TOKEN_LONG_OPTIONS,
 	};
-	size_t fixed = 20;
+	size_t fixed = 0;
 	dz_token_options_t token;
 	dz_sign_keys_options_t key_options;
 	dz_sign_keys_t keys;
@@ -182,7 +191,9 @@ dz_cmd_sign(int argc, char **argv)
 	int status = DZ_EXIT_FAILURE;
 	int c;
 
-	/* The policy values of the table become options too. */
+	/* The policy values of the table become options too, after the fixed ones. */
+	while (long_options[fixed].name != NULL)
+		fixed++;
 	for (size_t i = 0; dz_sign_option_name(i) != NULL && fixed + i + 1 < DZ_ARRAY_SIZE(long_options); i++)
 		long_options[fixed + i] = (struct option){ dz_sign_option_name(i), required_argument, NULL,
 							    OPT_POLICY + (int)i };
@@ -223,6 +234,9 @@ dz_cmd_sign(int argc, char **argv)
 			break;
 		case OPT_IXFR_OUT:
 			job.ixfr_out = optarg;
+			break;
+		case OPT_SNAPSHOT_OUT:
+			job.snapshot_out = optarg;
 			break;
 		case OPT_DROP_OUT_OF_ZONE:
 			job.load.drop_out_of_zone = true;
@@ -318,9 +332,9 @@ dz_cmd_sign(int argc, char **argv)
 				status = usage_error("--zone is required", NULL);
 				goto cleanup;
 			}
-	if (job.output == NULL && !stats)
+	if (job.output == NULL && job.snapshot_out == NULL && !stats)
 		{
-				status = usage_error("--output is required", NULL);
+				status = usage_error("--output or --snapshot-out is required", NULL);
 				goto cleanup;
 			}
 	if (job.input == NULL && (job.previous == NULL || job.diff == NULL))

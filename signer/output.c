@@ -391,3 +391,99 @@ dz_output_zone_file(const dz_zone_t *zone, const char *path, dz_error_t *err)
 	}
 	return dz_atomic_file_commit(&file, err);
 }
+
+/* Parsed RRs of one owner, sorted for the snapshot. */
+typedef struct owner_rrs {
+	dz_buf_t wire;
+	dz_wire_rr_t *items;
+	size_t count;
+	size_t cap;
+} owner_rrs_t;
+
+static int
+compare_rr(const void *a, const void *b)
+{
+	return dz_wire_rr_compare(a, b);
+}
+
+/* Sort the RRs in rrs->wire and add them to the writer, skipping the SOA. */
+static dz_result_t
+add_owner(owner_rrs_t *rrs, dz_snapshot_writer_t *writer, dz_error_t *err)
+{
+	size_t offset = 0;
+	dz_result_t result = DZ_OK;
+
+	rrs->count = 0;
+	while (offset < rrs->wire.len) {
+		if (rrs->count == rrs->cap) {
+			size_t cap = rrs->cap == 0 ? 64 : 2 * rrs->cap;
+			dz_wire_rr_t *items = realloc(rrs->items, cap * sizeof(*items));
+			if (items == NULL)
+				return dz_error_set(err, DZ_ENOMEM, "out of memory writing a snapshot");
+			rrs->items = items;
+			rrs->cap = cap;
+		}
+		if (dz_wire_rr_parse(rrs->wire.data, rrs->wire.len, &offset,
+				     &rrs->items[rrs->count]) != DZ_OK)
+			return dz_error_set(err, DZ_EINTERNAL, "invalid RR in the zone tree");
+		if (rrs->items[rrs->count].type != DZ_TYPE_SOA)
+			rrs->count++;
+	}
+	qsort(rrs->items, rrs->count, sizeof(*rrs->items), compare_rr);
+	for (size_t i = 0; i < rrs->count && result == DZ_OK; i++)
+		result = dz_snapshot_writer_add(writer, rrs->items[i].start, rrs->items[i].len, err);
+	rrs->wire.len = 0;
+	return result;
+}
+
+dz_result_t
+dz_output_snapshot(const dz_zone_t *zone, dz_snapshot_writer_t *writer, dz_error_t *err)
+{
+	owner_rrs_t rrs;
+	const dz_node_t *node = dz_zone_first(zone);
+	const dz_nsec3_t *entry = dz_zone_nsec3_first(zone);
+	const dz_rrset_t *soa = zone->apex != NULL ? dz_node_rrset(zone->apex, DZ_TYPE_SOA) : NULL;
+	uint8_t key[DZ_NAME_KEY_MAX];
+	size_t key_len = 0;
+	dz_result_t result;
+
+	if (soa == NULL || soa->count != 1)
+		return dz_error_set(err, DZ_EZONE, "zone %s: no single SOA record at the apex",
+				    zone->origin_text);
+	memset(&rrs, 0, sizeof(rrs));
+	dz_buf_init(&rrs.wire);
+
+	/* The snapshot starts with the SOA alone; its RRSIGs come with the apex. */
+	result = dz_wire_rr_append(&rrs.wire, zone->origin_wire, zone->origin_wire_len,
+				   DZ_TYPE_SOA, soa->ttl, soa->data + 2, (uint16_t)(soa->len - 2));
+	if (result == DZ_OK)
+		result = dz_snapshot_writer_add(writer, rrs.wire.data, rrs.wire.len, err);
+	else
+		dz_error_set(err, result, "out of memory writing a snapshot");
+	rrs.wire.len = 0;
+	if (entry != NULL)
+		key_len = dz_zone_nsec3_owner_key(zone, entry->hash, key);
+
+	/* Names and NSEC3 owners merged in canonical order, as dz_output_write() does. */
+	while (result == DZ_OK && (node != NULL || entry != NULL)) {
+		bool take_node = entry == NULL ||
+				 (node != NULL &&
+				  dz_name_key_compare(node->key, node->key_len, key, key_len) <= 0);
+		if (take_node) {
+			result = dz_zone_node_wire(zone, node, &rrs.wire);
+			node = dz_zone_next(node);
+		} else {
+			result = dz_zone_nsec3_wire(zone, entry, &rrs.wire);
+			entry = dz_zone_nsec3_next(entry);
+			if (entry != NULL)
+				key_len = dz_zone_nsec3_owner_key(zone, entry->hash, key);
+		}
+		if (result == DZ_ENOMEM)
+			dz_error_set(err, result, "out of memory writing a snapshot");
+		else if (result == DZ_OK)
+			result = add_owner(&rrs, writer, err);
+	}
+	dz_buf_clear(&rrs.wire);
+	free(rrs.items);
+	return result;
+}

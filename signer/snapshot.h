@@ -70,6 +70,22 @@ dz_result_t dz_snapshot_writer_add(dz_snapshot_writer_t *writer, const uint8_t *
 dz_result_t dz_snapshot_writer_add_all(dz_snapshot_writer_t *writer, const dz_buf_t *rrs,
 				       dz_error_t *err);
 
+struct dz_snapshot;
+
+/*
+ * Add the version that a difference in IXFR order (RFC 1995 section 4: old
+ * SOA, removed RRs, new SOA, added RRs, uncompressed wire form) makes of
+ * `old`, which must be the version the difference starts from.  The RRs of
+ * `old` that stay are copied in runs, not one by one, so this takes time in
+ * proportion to the changes plus one pass over `old`.  The writer must be
+ * new and must not write a zone text file.  An empty difference copies
+ * `old`.  Returns DZ_ESTATE when the old SOA is not the one of `old`,
+ * DZ_EZONE when the difference removes an RR that is not in `old`, adds one
+ * that is, or is malformed, and the writer's failures.
+ */
+dz_result_t dz_snapshot_writer_add_diff(dz_snapshot_writer_t *writer, const struct dz_snapshot *old,
+					const uint8_t *diff, size_t diff_len, dz_error_t *err);
+
 /* Serial of the SOA added first; 0 before that. */
 uint32_t dz_snapshot_writer_serial(const dz_snapshot_writer_t *writer);
 

@@ -109,3 +109,65 @@ def test_unknown_policy_value_is_usage_error(signing):
                     env=softhsm.env, check=False)
     assert proc.returncode == 2
     assert "invalid value 'nsec5' for denial: expected nsec|nsec3" in proc.stderr
+
+
+def test_snapshot_previous_resigns_two_rrsets(signing):
+    tmp_path, softhsm, state, zone, _ksk, _zsk = signing
+    signer = TokenSigner(softhsm, state)
+    first, first_snap = tmp_path / "v1", tmp_path / "v1.snapshot"
+    second, second_snap = tmp_path / "v2", tmp_path / "v2.snapshot"
+    ixfr = tmp_path / "v2.ixfr"
+    signer.sign(zone, first, "--snapshot-out", first_snap)
+    diff = tmp_path / "change.diff"
+    diff.write_text(f"- {TLSA_OLD}\n+ {TLSA_NEW}\n")
+    figures = parse_stats(signer.sign(None, second, "--previous", first_snap, "--diff", diff,
+                                      "--snapshot-out", second_snap, "--ixfr-out", ixfr).stdout)
+    assert figures["previous_snapshot"] == "1"
+    assert figures["previous_reused"] == "1"
+    # The TLSA RRset and the SOA, as from the zone file.
+    assert figures["rrsigs_created"] == "2"
+    assert figures["ixfr_removed"] == "3"
+    assert figures["ixfr_added"] == "3"
+    assert_validators_accept("example.com", str(second))
+
+    # The new snapshot is the zone just written: read back without changes, it prints the same file.
+    empty = tmp_path / "empty.diff"
+    empty.write_text("")
+    again = tmp_path / "v2-again"
+    figures = parse_stats(signer.sign(None, again, "--previous", second_snap, "--diff", empty).stdout)
+    assert figures["rrsigs_created"] == "0"
+    assert again.read_bytes() == second.read_bytes()
+
+
+def test_snapshot_previous_with_new_key_signs_all(signing):
+    tmp_path, softhsm, state, zone, _ksk, _zsk = signing
+    signer = TokenSigner(softhsm, state)
+    first, first_snap = tmp_path / "v1", tmp_path / "v1.snapshot"
+    second = tmp_path / "v2"
+    figures = parse_stats(signer.sign(zone, first, "--snapshot-out", first_snap).stdout)
+    made_first = int(figures["rrsigs_created"])
+    signer.generate("zsk")
+    diff = tmp_path / "change.diff"
+    diff.write_text(f"- {TLSA_OLD}\n+ {TLSA_NEW}\n")
+    figures = parse_stats(signer.sign(None, second, "--previous", first_snap, "--diff", diff).stdout)
+    # Signatures of the old keys cannot be reused for the new key: every RRset gets one.
+    assert figures["previous_reused"] == "0"
+    assert int(figures["rrsigs_created"]) >= made_first - 4
+    assert_validators_accept("example.com", str(second))
+
+
+def test_damaged_snapshot_writes_nothing(signing):
+    tmp_path, softhsm, state, zone, _ksk, _zsk = signing
+    signer = TokenSigner(softhsm, state)
+    first_snap = tmp_path / "v1.snapshot"
+    signer.sign(zone, tmp_path / "v1", "--snapshot-out", first_snap)
+    data = bytearray(first_snap.read_bytes())
+    data[23] += 1  # the RR count in the header (signer/snapshot.h)
+    first_snap.write_bytes(bytes(data))
+    diff = tmp_path / "change.diff"
+    diff.write_text(f"- {TLSA_OLD}\n+ {TLSA_NEW}\n")
+    out = tmp_path / "v2"
+    proc = signer.sign(None, out, "--previous", first_snap, "--diff", diff, check=False)
+    assert proc.returncode == 1
+    assert str(first_snap) in proc.stderr
+    assert not out.exists()
