@@ -320,9 +320,10 @@ dz_hsm_recover(dz_hsm_t *hsm, unsigned seen_generation, CK_RV rv, dz_error_t *er
 	if (hsm->generation != seen_generation)
 		goto cleanup;	/* another thread recovered already */
 
-	dz_log(DZ_LOG_WARNING,
-	       "PKCS#11 token '%s': %s; reopening the sessions and logging in again",
-	       hsm->token.label, dz_hsm_rv_name(rv, name));
+	/* A token that stays away makes every call try again; log that once, not each time. */
+	dz_log_condition_raise(&hsm->session_lost, DZ_LOG_WARNING,
+			       "PKCS#11 token '%s': %s; reopening the sessions and logging in again",
+			       hsm->token.label, dz_hsm_rv_name(rv, name));
 	close_sessions(hsm);
 	if (rv == CKR_CRYPTOKI_NOT_INITIALIZED) {
 		CK_RV init_rv = dz_hsm_module_reinitialize(hsm->module);
@@ -349,8 +350,9 @@ dz_hsm_recover(dz_hsm_t *hsm, unsigned seen_generation, CK_RV rv, dz_error_t *er
 	if (result != DZ_OK)
 		goto cleanup;
 	hsm->generation++;
-	dz_log(DZ_LOG_NOTICE, "PKCS#11 token '%s': sessions reopened, %zu private keys indexed",
-	       hsm->token.label, hsm->key_count);
+	dz_log_condition_clear(&hsm->session_lost,
+			       "PKCS#11 token '%s': sessions reopened, %zu private keys indexed",
+			       hsm->token.label, hsm->key_count);
 
 cleanup:
 	if (result != DZ_OK) {

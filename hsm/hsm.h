@@ -26,9 +26,11 @@
  * CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_USER_NOT_LOGGED_IN,
  * CKR_CRYPTOKI_NOT_INITIALIZED), the connection reopens its sessions, logs
  * in once more with the PIN read again from its file, rebuilds the key
- * index and retries the operation once.  If that login fails, the
- * connection stays failed: every later call returns the same error without
- * another login attempt, because tokens lock the PIN after a few failures.
+ * index and retries the operation once.  If that login fails on the PIN,
+ * the connection stays failed: every later call returns the same error
+ * without another login attempt, because tokens lock the PIN after a few
+ * failures.  Other recovery failures (token still absent) are tried again
+ * by the next call.
  *
  * Thread safety: every function taking a dz_hsm_t may be called from
  * several threads at once.  Signing uses one of the connection's sessions
@@ -108,7 +110,11 @@ dz_result_t dz_hsm_create(const dz_hsm_config_t *config, dz_hsm_t **out, dz_erro
 /* Close the sessions and release the module; NULL is ignored.  Not concurrent with other calls. */
 void dz_hsm_destroy(dz_hsm_t *hsm);
 
-/* The selected token; valid until dz_hsm_destroy(). */
+/*
+ * The selected token, as found at creation or by the last recovery (a
+ * token inserted again may sit in another slot).  Valid until
+ * dz_hsm_destroy().
+ */
 const dz_hsm_token_info_t *dz_hsm_token(const dz_hsm_t *hsm);
 
 /* Path of the loaded module; valid until dz_hsm_destroy(). */

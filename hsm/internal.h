@@ -13,6 +13,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "hsm/hsm.h"
 #include "hsm/uri.h"
 
@@ -91,7 +92,9 @@ typedef struct dz_hsm_mechanisms {
 	bool rsa_generate;
 	bool ec_generate;
 	bool edwards_generate;
-	CK_ULONG rsa_min_bits, rsa_max_bits;
+	CK_ULONG rsa_min_bits, rsa_max_bits;	/* 0, 0 when the token does not say */
+	CK_ULONG ec_max_bits;			/* largest curve of CKM_EC_KEY_PAIR_GEN, or 0 */
+	CK_ULONG edwards_max_bits;		/* the same for CKM_EC_EDWARDS_KEY_PAIR_GEN */
 	CK_MECHANISM_TYPE *list;	/* every mechanism, for messages (owned) */
 	CK_ULONG count;
 } dz_hsm_mechanisms_t;
@@ -111,6 +114,7 @@ struct dz_hsm {
 	unsigned generation;		/* recoveries so far; guards against recovering twice */
 	bool failed;			/* a login failed: refuse everything (never retry a PIN) */
 	dz_error_t failure;
+	dz_log_condition_t session_lost; /* logged when it starts and when it ends */
 	struct timespec last_refresh;	/* monotonic time of the last index rebuild */
 
 	/* Sessions: sessions[i] is in use while busy[i]. */

@@ -16,6 +16,17 @@
 #include "hsm/internal.h"
 #include "hsm/rv.h"
 
+/* ulMaxKeySize of a mechanism (bits for EC), or 0 when the token reports none. */
+static CK_ULONG
+max_key_size(dz_hsm_t *hsm, CK_MECHANISM_TYPE mechanism)
+{
+	CK_MECHANISM_INFO info;
+
+	if (hsm->p11->C_GetMechanismInfo(hsm->token.slot, mechanism, &info) != CKR_OK)
+		return 0;
+	return info.ulMaxKeySize;
+}
+
 dz_result_t
 dz_hsm_load_mechanisms(dz_hsm_t *hsm, CK_RV *rv, dz_error_t *err)
 {
@@ -55,9 +66,11 @@ dz_hsm_load_mechanisms(dz_hsm_t *hsm, CK_RV *rv, dz_error_t *err)
 			break;
 		case CKM_EC_KEY_PAIR_GEN:
 			m.ec_generate = true;
+			m.ec_max_bits = max_key_size(hsm, CKM_EC_KEY_PAIR_GEN);
 			break;
 		case CKM_EC_EDWARDS_KEY_PAIR_GEN:
 			m.edwards_generate = true;
+			m.edwards_max_bits = max_key_size(hsm, CKM_EC_EDWARDS_KEY_PAIR_GEN);
 			break;
 		case CKM_RSA_PKCS_KEY_PAIR_GEN: {
 			CK_MECHANISM_INFO info;
@@ -116,6 +129,23 @@ describe_mechanisms(const dz_hsm_mechanisms_t *m, char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * Whether the generation mechanism allows a curve of `bits`.  A module
+ * that reports no size (0) passes, and the generation itself then fails if
+ * the curve is missing.
+ */
+static dz_result_t
+check_curve_size(dz_hsm_t *hsm, const char *mechanism, CK_ULONG max_bits, unsigned bits,
+		 const char *name, dz_error_t *err)
+{
+	if (max_bits == 0 || max_bits >= bits)
+		return DZ_OK;
+	return dz_error_set(err, DZ_EHSM_MECHANISM,
+			    "token '%s' offers %s for curves of at most %lu bits, so it cannot "
+			    "generate %s keys (%u bits)", hsm->token.label, mechanism,
+			    (unsigned long)max_bits, name, bits);
+}
+
 /* Check the mechanisms; the caller holds a lock. */
 static dz_result_t
 check_algorithm(dz_hsm_t *hsm, uint8_t algorithm, unsigned bits, dz_error_t *err)
@@ -124,6 +154,11 @@ check_algorithm(dz_hsm_t *hsm, uint8_t algorithm, unsigned bits, dz_error_t *err
 	const char *missing = NULL;
 	const char *name = dz_algorithm_name(algorithm);
 	char offered[512];
+
+	bool rsa = algorithm == DZ_ALG_RSASHA256 || algorithm == DZ_ALG_RSASHA512;
+	if (!rsa && name != NULL && bits != 0)
+		return dz_error_set(err, DZ_EINVAL, "%s keys have a fixed size; omit the bits",
+				    name);
 
 	switch (algorithm) {
 	case DZ_ALG_RSASHA256:
@@ -150,6 +185,10 @@ check_algorithm(dz_hsm_t *hsm, uint8_t algorithm, unsigned bits, dz_error_t *err
 			missing = "CKM_EC_KEY_PAIR_GEN";
 		else if (!m->ecdsa)
 			missing = "CKM_ECDSA";
+		else
+			return check_curve_size(hsm, "CKM_EC_KEY_PAIR_GEN", m->ec_max_bits,
+						algorithm == DZ_ALG_ECDSAP256SHA256 ? 256 : 384,
+						name, err);
 		break;
 	case DZ_ALG_ED25519:
 	case DZ_ALG_ED448:
@@ -157,6 +196,10 @@ check_algorithm(dz_hsm_t *hsm, uint8_t algorithm, unsigned bits, dz_error_t *err
 			missing = "CKM_EC_EDWARDS_KEY_PAIR_GEN";
 		else if (!m->eddsa)
 			missing = "CKM_EDDSA";
+		else
+			return check_curve_size(hsm, "CKM_EC_EDWARDS_KEY_PAIR_GEN",
+						m->edwards_max_bits,
+						algorithm == DZ_ALG_ED25519 ? 255 : 448, name, err);
 		break;
 	default:
 		return dz_error_set(err, DZ_ENOTSUP,
@@ -169,9 +212,6 @@ check_algorithm(dz_hsm_t *hsm, uint8_t algorithm, unsigned bits, dz_error_t *err
 				    "token '%s' does not support %s, which %s keys need; it "
 				    "offers %s", hsm->token.label, missing, name,
 				    describe_mechanisms(m, offered, sizeof(offered)));
-	if (algorithm != DZ_ALG_RSASHA256 && algorithm != DZ_ALG_RSASHA512 && bits != 0)
-		return dz_error_set(err, DZ_EINVAL, "%s keys have a fixed size; omit the bits",
-				    name);
 	return DZ_OK;
 }
 

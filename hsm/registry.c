@@ -13,6 +13,9 @@
 #include "hsm/dnskey.h"
 #include "hsm/registry.h"
 
+/* Start of the first line, which describes the token. */
+#define TITLE_PREFIX "# danezone key registry: "
+
 /* Largest registry file accepted (about 50,000 keys). */
 #define REGISTRY_MAX_SIZE (8 * 1024 * 1024)
 
@@ -219,6 +222,10 @@ dz_hsm_registry_parse(dz_hsm_registry_t *registry, const char *name, const char 
 		line_number++;
 		char *start = line + strspn(line, " \t");
 		line = next;
+		if (line_number == 1 && strncmp(start, TITLE_PREFIX, strlen(TITLE_PREFIX)) == 0) {
+			free(registry->title);
+			registry->title = strdup(start + strlen(TITLE_PREFIX));
+		}
 		if (*start == '\0' || *start == '#')
 			continue;
 		dz_hsm_key_record_t record;
@@ -298,8 +305,10 @@ dz_hsm_registry_save(const dz_hsm_registry_t *registry, const char *title, dz_er
 	char hex[2 * DZ_KEY_ID_MAX + 1];
 	char created[DZ_TIME_TEXT_MAX];
 
+	if (title == NULL)
+		title = registry->title != NULL ? registry->title : "keys of one PKCS#11 token";
 	dz_buf_init(&text);
-	dz_buf_printf(&text, "# danezone key registry: %s\n"
+	dz_buf_printf(&text, TITLE_PREFIX "%s\n"
 		      "# Written by danezone; edit it only while no danezone process runs.\n"
 		      "# id zone role algorithm bits key-tag created flags\n", title);
 	for (size_t i = 0; i < registry->count; i++) {
@@ -328,7 +337,32 @@ dz_hsm_registry_close(dz_hsm_registry_t *registry)
 	registry_free_records(registry);
 	free(registry->path);
 	registry->path = NULL;
+	free(registry->title);
+	registry->title = NULL;
 	if (registry->locked)
 		close(registry->lock_fd);	/* releases the flock */
 	registry->locked = false;
+}
+
+dz_result_t
+dz_hsm_registry_set_flags(const char *path, const uint8_t *id, size_t id_len, bool published,
+			  bool signing, dz_error_t *err)
+{
+	dz_hsm_registry_t registry;
+	char hex[2 * DZ_KEY_ID_MAX + 1];
+	dz_result_t result = dz_hsm_registry_open(&registry, path, err);
+
+	if (result != DZ_OK)
+		return result;
+	dz_hsm_key_record_t *record = dz_hsm_registry_find(&registry, id, id_len);
+	if (record == NULL) {
+		dz_hex_encode(id, id_len, hex);
+		result = dz_error_set(err, DZ_EHSM_KEY, "key %s is not registered in %s", hex, path);
+	} else if (record->published != published || record->signing != signing) {
+		record->published = published;
+		record->signing = signing;
+		result = dz_hsm_registry_save(&registry, NULL, err);
+	}
+	dz_hsm_registry_close(&registry);
+	return result;
 }

@@ -44,6 +44,7 @@ typedef struct dz_hsm_key_record {
 
 typedef struct dz_hsm_registry {
 	char *path;			/* owned */
+	char *title;			/* from the file's first comment line (owned), or NULL */
 	int lock_fd;			/* lock file, held while `locked` */
 	bool locked;
 	dz_hsm_key_record_t *records;	/* owned, in file order */
@@ -67,7 +68,10 @@ dz_result_t dz_hsm_registry_path(const char *state_dir, const dz_hsm_token_info_
 dz_result_t dz_hsm_registry_open(dz_hsm_registry_t *registry, const char *path,
 				 dz_error_t *err);
 
-/* Write the registry atomically and durably, mode 0640. */
+/*
+ * Write the registry atomically and durably, mode 0640.  `title` describes
+ * the token in the first comment line; NULL keeps the title the file had.
+ */
 dz_result_t dz_hsm_registry_save(const dz_hsm_registry_t *registry, const char *title,
 				 dz_error_t *err);
 
@@ -84,6 +88,15 @@ dz_result_t dz_hsm_registry_add(dz_hsm_registry_t *registry, const dz_hsm_key_re
 
 /* Remove the record with this id; false if there is none. */
 bool dz_hsm_registry_remove(dz_hsm_registry_t *registry, const uint8_t *id, size_t id_len);
+
+/*
+ * Set the published and signing flags of one key in the registry at
+ * `path`: lock, load, change, save atomically, unlock.  The key manager
+ * calls this as keys enter and leave the zone.  DZ_EHSM_KEY if the id is
+ * not registered.
+ */
+dz_result_t dz_hsm_registry_set_flags(const char *path, const uint8_t *id, size_t id_len,
+				      bool published, bool signing, dz_error_t *err);
 
 /*
  * Parse registry text (the file's content) into a closed registry, for

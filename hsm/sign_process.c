@@ -1,19 +1,19 @@
 /*
  * sign_process.c -- the multi-process sign service.
  *
- * Why processes: SoftHSM2 2.6.1 serialises signing inside one process, so
- * more sessions or threads do not add throughput there (the in-process pool
- * in sign_local.c shows it).  Each signer process has its own module state
- * and login, so P processes sign P requests at once.  The same split keeps
- * the token's login out of the process that faces the network.
+ * Why processes: in one process SoftHSM2 2.6.1 gains nothing from a second
+ * thread for ECDSA and half for EdDSA (measurements in sign_local.c).  Each
+ * signer process has its own module state and login, so P processes sign
+ * about P requests at once.  The same split keeps the token's login out of
+ * the process that faces the network.
  *
  * Parent side: one reader thread per signer process receives its SIGNED
  * messages in order.  Callers split a batch into chunks, queue each chunk
  * on the least-loaded process and write it without waiting for earlier
  * responses (pipelining), then wait until every chunk of their batch is done.
- * Writes and the queue of a process have separate locks, so a reader never
- * waits for a writer that waits for the socket: no deadlock when both
- * socket buffers are full.
+ * Writes and the queue of a process have separate locks.  A writer blocked
+ * on a full socket holds only the write lock, so the reader thread still
+ * drains responses and the signer process can go on reading requests.
  */
 #include "config.h"
 
@@ -363,6 +363,12 @@ reap(worker_t *worker)
 		return;
 	for (int waited = 0; waited < EXIT_TIMEOUT_MS; waited += 10) {
 		pid_t done = waitpid(worker->pid, &status, WNOHANG);
+		if (done == worker->pid && WIFSIGNALED(status))
+			dz_log(DZ_LOG_WARNING, "%s (pid %ld) ended by signal %d", worker->name,
+			       (long)worker->pid, WTERMSIG(status));
+		else if (done == worker->pid && WEXITSTATUS(status) != 0)
+			dz_log(DZ_LOG_WARNING, "%s (pid %ld) exited with status %d", worker->name,
+			       (long)worker->pid, WEXITSTATUS(status));
 		if (done == worker->pid || (done < 0 && errno != EINTR))
 			return;
 		struct timespec pause = { 0, 10 * 1000 * 1000 };

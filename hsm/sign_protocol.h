@@ -13,9 +13,9 @@
  * SIGN (parent to signer): count entries of
  *   algorithm (1), key id length (1, 1..64), data length (4), key id, data.
  * SIGNED (signer to parent, one per SIGN with the same id and count):
- *   count entries of result (2), signature length (2, at most 512),
- *   signature; then message length (2) and the message of the first failure
- *   (empty when all succeeded).
+ *   count entries of result (2), signature length (2, at most 512) and
+ *   signature.  Then message length (2) and the message of the first
+ *   failure, which is empty when all succeeded.
  *
  * Decoding is strict: a wrong magic, type, flag, length, count or trailing
  * byte is an error, and the receiver closes the connection.

@@ -180,6 +180,13 @@ dz_key_manager_create(const dz_key_manager_config_t *config, dz_key_manager_t **
 	mgr->provider = config->provider;
 	mgr->bind_algorithm_order = config->bind_algorithm_order;
 
+	if (config->state_dir == NULL && config->initial_ring != NULL) {
+		dz_keyring_clear(&mgr->ring);
+		if (dz_keyring_copy(&mgr->ring, config->initial_ring) != DZ_OK) {
+			result = dz_error_set(err, DZ_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+	}
 	if (config->state_dir != NULL) {
 		mgr->state_path = dz_key_state_path(config->state_dir, config->zone);
 		if (mgr->state_path == NULL) {

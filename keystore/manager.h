@@ -61,6 +61,11 @@ typedef struct dz_key_manager_config {
 	 */
 	bool expect_state;
 	bool bind_algorithm_order;  /* see dz_key_engine_params_t; tests only */
+	/*
+	 * Without a state folder: start from a copy of this ring instead of an
+	 * empty one (the rollover plan simulates from the zone's state).
+	 */
+	const dz_keyring_t *initial_ring;
 } dz_key_manager_config_t;
 
 /*

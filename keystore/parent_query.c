@@ -7,7 +7,7 @@
 
 #include "keystore/parent.h"
 
-/* Copy the DS records of `owner` from the answer section into the answer. */
+/* Copy the DS records of `owner` from the packet's answer section into `answer`. */
 static dz_result_t
 copy_ds(const ldns_pkt *pkt, const ldns_rdf *owner, dz_parent_answer_t *answer)
 {

@@ -111,6 +111,12 @@ void dz_key_sim_fail_generate(dz_key_sim_t *sim, dz_result_t result);
 void dz_key_sim_fail_check(dz_key_sim_t *sim, dz_result_t result);
 void dz_key_sim_fail_remove(dz_key_sim_t *sim, dz_result_t result);
 
+/*
+ * Treat keys the simulation did not generate as present and usable (the
+ * rollover plan starts from keys that live in the real token).
+ */
+void dz_key_sim_accept_foreign_keys(dz_key_sim_t *sim, bool accept);
+
 /* Mark the next generated keys as needing a backup. */
 void dz_key_sim_require_backup(dz_key_sim_t *sim, bool required);
 

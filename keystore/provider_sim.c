@@ -21,6 +21,7 @@ struct dz_key_sim {
 	dz_result_t fail_check;
 	dz_result_t fail_remove;
 	bool backup_required;
+	bool accept_foreign;
 	uint8_t queued[DZ_PUBLIC_KEY_MAX];
 	size_t queued_len;
 	sim_key_t *keys;
@@ -113,6 +114,12 @@ void
 dz_key_sim_fail_remove(dz_key_sim_t *sim, dz_result_t result)
 {
 	sim->fail_remove = result;
+}
+
+void
+dz_key_sim_accept_foreign_keys(dz_key_sim_t *sim, bool accept)
+{
+	sim->accept_foreign = accept;
 }
 
 void
@@ -220,7 +227,7 @@ sim_check(void *ctx, const char *token, const uint8_t *key_id, size_t key_id_len
 	if (sim->fail_check != DZ_OK)
 		return dz_error_set(err, sim->fail_check, "simulated token: key unavailable (%s)",
 				    dz_result_text(sim->fail_check));
-	if (find_key(sim, key_id, key_id_len) == NULL)
+	if (find_key(sim, key_id, key_id_len) == NULL && !sim->accept_foreign)
 		return dz_error_set(err, DZ_EHSM_KEY, "simulated token: key not found");
 	return DZ_OK;
 }

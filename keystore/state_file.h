@@ -37,6 +37,12 @@
 
 #define DZ_KEY_STATE_FORMAT 1
 
+/*
+ * Sub-folder of the configured state folder that holds the key state
+ * files (the daemon and the commands both use STATE_DIR/keystate).
+ */
+#define DZ_KEY_STATE_SUBDIR "keystate"
+
 /* Largest state file read: far beyond thousands of keys and events. */
 #define DZ_KEY_STATE_MAX_SIZE (64u * 1024 * 1024)
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "keystore/policy_check.h"
 #include "signer/command.h"
 #include "zones/conf.h"
 #include "zones/mail.h"
@@ -29,15 +30,24 @@ usage(FILE *out)
 
 /*
  * Checks of the policies across fields (key lifetimes long enough for a
- * rollover to finish, signature refresh shorter than validity, ...).
- * TODO: call the key manager's policy check here once keystore/ provides
- * it; until then check-config checks each policy value's own range only.
+ * rollover to finish, signature refresh shorter than validity, ...), by the
+ * key manager's own timing rules.
  */
 static void
 check_policy_timing(const dz_config_t *config, dz_cfg_diags_t *diags)
 {
-	(void)config;
-	(void)diags;
+	for (size_t i = 0; i < config->policy_count; i++) {
+		const dz_config_policy_t *p = &config->policies[i];
+		dz_error_t err;
+		char key[300];
+
+		dz_error_init(&err);
+		if (dz_key_policy_check(&p->policy, &err) == DZ_OK)
+			continue;
+		snprintf(key, sizeof(key), "policies.%s", p->policy.name);
+		dz_cfg_diag_add(diags, DZ_LOG_ERROR, p->builtin ? NULL : config->path, p->mark, key,
+				"%s", dz_error_message(&err));
+	}
 }
 
 int

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/mem.h"
@@ -31,6 +32,8 @@
 #define BENCH_MAX_BATCH 4096
 /* Size of the data each benchmark request signs, like a small RRset with its RRSIG header. */
 #define BENCH_DATA_LEN 120
+/* Alternating rounds of the raw loop and the service per measurement. */
+#define BENCH_ROUNDS 3
 
 static int
 hsm_fail(const char *name, const dz_error_t *err)
@@ -47,6 +50,19 @@ hsm_usage_error(const char *name, const char *message)
 	return DZ_EXIT_USAGE;
 }
 
+/* Report an unknown option or a missing value; returns DZ_EXIT_USAGE. */
+static int
+hsm_bad_option(const char *name, char **argv, int option)
+{
+	if (option == ':')
+		fprintf(stderr, "danezone hsm %s: option '%s' needs a value\n", name,
+			argv[optind - 1]);
+	else
+		fprintf(stderr, "danezone hsm %s: unknown option '%s'; see 'danezone hsm %s "
+			"--help'\n", name, argv[optind - 1], name);
+	return DZ_EXIT_USAGE;
+}
+
 static double
 elapsed_since(const struct timespec *start)
 {
@@ -54,6 +70,16 @@ elapsed_since(const struct timespec *start)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* CPU time of this process (all threads) in seconds. */
+static double
+process_cpu_seconds(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
 /* ------------------------------------------------------------------ tokens */
@@ -73,16 +99,18 @@ cmd_tokens(int argc, char **argv, const char *name)
 	int c;
 
 	dz_token_options_init(&options);
-	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
 		if (dz_token_options_handle(&options, c, optarg))
 			continue;
 		if (c == 'h') {
 			printf("usage: danezone hsm tokens [--module PATH]\n\n"
-			       "List the slots of a PKCS#11 module that hold a token.\n");
+			       "List the slots of a PKCS#11 module that contain a token.\n");
 			return DZ_EXIT_OK;
 		}
-		return hsm_usage_error(name, "unknown option");
+		return hsm_bad_option(name, argv, c);
 	}
+	if (optind != argc)
+		return hsm_usage_error(name, "unexpected argument");
 	dz_error_init(&err);
 	if (dz_hsm_list_tokens(options.module, &tokens, &count, &err) != DZ_OK)
 		return hsm_fail(name, &err);
@@ -101,9 +129,11 @@ typedef struct bench_key {
 	uint8_t algorithm;
 	dz_hsm_key_t key;
 	bool generated;
-	double raw_rate;
+	double raw_rate;	/* signatures per second of wall time */
 	double local_rate;
 	double process_rate;
+	double raw_cpu_us;	/* CPU time of this process per signature, in microseconds */
+	double local_cpu_us;
 } bench_key_t;
 
 typedef struct bench_worker {
@@ -160,18 +190,20 @@ cleanup:
 	return NULL;
 }
 
-/* Run `threads` workers on the service and return signatures per second. */
+/* Run `threads` workers on the service; adds their signatures and the wall time. */
 static dz_result_t
 bench_service(dz_sign_service_t *service, const bench_key_t *key, unsigned threads,
-	      unsigned batch, double seconds, double *rate, dz_error_t *err)
+	      unsigned batch, double seconds, unsigned long *signatures, double *elapsed,
+	      dz_error_t *err)
 {
 	bench_worker_t *workers = calloc(threads, sizeof(*workers));
 	dz_result_t result = DZ_OK;
 	unsigned started = 0;
-	double total = 0;
+	struct timespec start;
 
 	if (workers == NULL)
 		return dz_error_set(err, DZ_ENOMEM, "out of memory");
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (unsigned i = 0; i < threads; i++) {
 		workers[i] = (bench_worker_t){ .service = service, .key = key, .index = i,
 					       .batch = batch, .seconds = seconds };
@@ -187,12 +219,10 @@ bench_service(dz_sign_service_t *service, const bench_key_t *key, unsigned threa
 		if (workers[i].result != DZ_OK && result == DZ_OK)
 			result = dz_error_set(err, workers[i].result, "%s",
 					      dz_error_message(&workers[i].err));
-		if (workers[i].elapsed > 0)
-			total += (double)workers[i].signatures / workers[i].elapsed;
+		*signatures += workers[i].signatures;
 	}
+	*elapsed += elapsed_since(&start);
 	free(workers);
-	if (result == DZ_OK)
-		*rate = total;
 	return result;
 }
 
@@ -222,6 +252,7 @@ typedef struct bench_options {
 	double seconds;
 	uint8_t algorithms[BENCH_MAX_ALGORITHMS];
 	size_t algorithm_count;
+	double load_average;	/* 1-minute load average at the start, or -1 */
 } bench_options_t;
 
 static bool
@@ -290,26 +321,48 @@ bench_delete(dz_hsm_t *hsm, bench_key_t *keys, size_t count)
 	}
 }
 
-/* Measure the raw loop and the in-process service for each key. */
+/*
+ * Measure the raw loop and the in-process service for each key.  The two
+ * alternate in BENCH_ROUNDS rounds, so that load from other programs that
+ * comes and goes affects both alike.
+ */
 static dz_result_t
 bench_in_process(dz_hsm_t *hsm, const bench_options_t *options, bench_key_t *keys, size_t count,
 		 dz_error_t *err)
 {
 	dz_sign_service_t *service = NULL;
 	dz_result_t result = dz_sign_service_create_local(hsm, &service, err);
+	double round_seconds = options->seconds / BENCH_ROUNDS;
 
 	for (size_t i = 0; result == DZ_OK && i < count; i++) {
-		unsigned long signatures = 0;
-		struct timespec start;
+		unsigned long raw_signatures = 0, service_signatures = 0;
+		double raw_elapsed = 0, service_elapsed = 0, raw_cpu = 0, service_cpu = 0;
 
-		clock_gettime(CLOCK_MONOTONIC, &start);
-		result = dz_hsm_raw_sign_loop(hsm, keys[i].key.id, keys[i].key.id_len,
-					      keys[i].algorithm, options->seconds, &signatures, err);
-		if (result != DZ_OK)
-			break;
-		keys[i].raw_rate = (double)signatures / elapsed_since(&start);
-		result = bench_service(service, &keys[i], options->threads, options->batch,
-				       options->seconds, &keys[i].local_rate, err);
+		for (int round = 0; result == DZ_OK && round < BENCH_ROUNDS; round++) {
+			unsigned long signatures = 0;
+			struct timespec start;
+			double cpu = process_cpu_seconds();
+
+			clock_gettime(CLOCK_MONOTONIC, &start);
+			result = dz_hsm_raw_sign_loop(hsm, keys[i].key.id, keys[i].key.id_len,
+						      keys[i].algorithm, round_seconds, &signatures,
+						      err);
+			raw_elapsed += elapsed_since(&start);
+			raw_cpu += process_cpu_seconds() - cpu;
+			raw_signatures += signatures;
+			if (result != DZ_OK)
+				break;
+			cpu = process_cpu_seconds();
+			result = bench_service(service, &keys[i], options->threads, options->batch,
+					       round_seconds, &service_signatures, &service_elapsed,
+					       err);
+			service_cpu += process_cpu_seconds() - cpu;
+		}
+		keys[i].raw_rate = (double)raw_signatures / raw_elapsed;
+		keys[i].local_rate = (double)service_signatures / service_elapsed;
+		keys[i].raw_cpu_us = raw_signatures > 0 ? 1e6 * raw_cpu / (double)raw_signatures : 0;
+		keys[i].local_cpu_us = service_signatures > 0 ?
+					       1e6 * service_cpu / (double)service_signatures : 0;
 	}
 	dz_sign_service_destroy(service);
 	return result;
@@ -326,9 +379,13 @@ bench_processes(const dz_hsm_config_t *config, const bench_options_t *options, b
 	worker_config.sessions = 1;
 	result = dz_sign_service_create_processes(&worker_config, options->processes, &service,
 						  err);
-	for (size_t i = 0; result == DZ_OK && i < count; i++)
+	for (size_t i = 0; result == DZ_OK && i < count; i++) {
+		unsigned long signatures = 0;
+		double elapsed = 0;
 		result = bench_service(service, &keys[i], options->threads, options->batch,
-				       options->seconds, &keys[i].process_rate, err);
+				       options->seconds, &signatures, &elapsed, err);
+		keys[i].process_rate = (double)signatures / elapsed;
+	}
 	dz_sign_service_destroy(service);
 	return result;
 }
@@ -344,17 +401,25 @@ bench_report(dz_hsm_t *hsm, const bench_options_t *options, const bench_key_t *k
 	       dz_hsm_module_describe(hsm, module, sizeof(module)));
 	printf("%u thread(s), batches of %u, %.1f s per measurement\n", options->threads,
 	       options->batch, options->seconds);
+	if (options->load_average >= 0)
+		printf("load average before the run: %.2f on %ld CPUs\n", options->load_average,
+		       sysconf(_SC_NPROCESSORS_ONLN));
+	/* CPU time per signature does not depend on other programs' load the way rates do. */
 	snprintf(processes, sizeof(processes), "%u processes/s", options->processes);
-	printf("%-16s %14s %14s %7s", "ALGORITHM", "raw C_Sign/s", "service/s", "ratio");
+	printf("%-16s %13s %10s %6s %11s %15s %6s", "ALGORITHM", "raw C_Sign/s", "service/s",
+	       "ratio", "raw CPU us", "service CPU us", "cores");
 	if (options->processes > 0)
-		printf(" %16s", processes);
+		printf(" %15s", processes);
 	printf("\n");
 	for (size_t i = 0; i < count; i++) {
-		printf("%-16s %14.0f %14.0f %6.0f%%", dz_algorithm_name(keys[i].algorithm),
-		       keys[i].raw_rate, keys[i].local_rate,
-		       keys[i].raw_rate > 0 ? 100.0 * keys[i].local_rate / keys[i].raw_rate : 0.0);
+		/* Cores busy in this process while the service signed: about 1 when it serialises. */
+		double cores = keys[i].local_rate * keys[i].local_cpu_us / 1e6;
+		printf("%-16s %13.0f %10.0f %5.0f%% %11.1f %15.1f %6.2f",
+		       dz_algorithm_name(keys[i].algorithm), keys[i].raw_rate, keys[i].local_rate,
+		       keys[i].raw_rate > 0 ? 100.0 * keys[i].local_rate / keys[i].raw_rate : 0.0,
+		       keys[i].raw_cpu_us, keys[i].local_cpu_us, cores);
 		if (options->processes > 0)
-			printf(" %16.0f", keys[i].process_rate);
+			printf(" %15.0f", keys[i].process_rate);
 		printf("\n");
 	}
 }
@@ -383,7 +448,7 @@ cmd_bench(int argc, char **argv, const char *name)
 	int c;
 
 	dz_token_options_init(&token_options);
-	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
 		if (dz_token_options_handle(&token_options, c, optarg))
 			continue;
 		switch (c) {
@@ -413,13 +478,15 @@ cmd_bench(int argc, char **argv, const char *name)
 			bench_usage(stdout);
 			return DZ_EXIT_OK;
 		default:
-			return hsm_usage_error(name, "unknown option");
+			return hsm_bad_option(name, argv, c);
 		}
 	}
 	if (optind != argc)
 		return hsm_usage_error(name, "unexpected argument");
 
 	dz_error_init(&err);
+	if (getloadavg(&options.load_average, 1) != 1)
+		options.load_average = -1;
 	dz_token_options_config(&token_options, options.threads, &config);
 	dz_result_t result = dz_hsm_create(&config, &hsm, &err);
 	if (result == DZ_OK)
@@ -441,6 +508,7 @@ cmd_bench(int argc, char **argv, const char *name)
 int
 dz_cmd_hsm(int argc, char **argv)
 {
+	opterr = 0;
 	if (argc >= 2 && strcmp(argv[1], "bench") == 0) {
 		optind = 1;
 		return cmd_bench(argc - 1, argv + 1, "bench");

@@ -18,6 +18,7 @@
 #include "common/policy.h"
 #include "hsm/dnskey.h"
 #include "hsm/uri.h"
+#include "signer/cmd_key_state.h"
 #include "signer/command.h"
 #include "signer/key_ceremony.h"
 
@@ -1051,13 +1052,20 @@ static const struct {
 	key_command_fn run;
 } key_commands[] = {
 	{ "audit", "print the ceremony audit log", cmd_audit },
+	{ "backup-done", "confirm that a key of a zone is backed up", dz_cmd_key_backup_done },
+	{ "clock-ack", "accept the clock after a jump froze key transitions", dz_cmd_key_clock_ack },
 	{ "delete", "delete a key pair from the token", cmd_delete },
+	{ "ds-check", "ask the parent's servers for the zone's DS RRset", dz_cmd_key_ds_check },
+	{ "ds-gone", "record that the parent no longer serves a key's DS", dz_cmd_key_ds_observed },
+	{ "ds-seen", "record that the parent serves a key's DS", dz_cmd_key_ds_observed },
 	{ "export-dnskey", "print DNSKEY records of a zone's keys", cmd_export },
 	{ "export-ds", "print DS records of a zone's KSKs and CSKs", cmd_export },
 	{ "generate", "generate a key pair in the token for a zone", cmd_generate },
 	{ "import", "register a key pair that is already in the token", cmd_import },
 	{ "init-token", "initialise a SoftHSM2 token", cmd_init_token },
 	{ "list", "list the registered keys", cmd_list },
+	{ "rollover", "request a rollover (or an emergency one) of a zone's key", dz_cmd_key_rollover },
+	{ "step", "manual mode: allow the next key transitions of a zone", dz_cmd_key_step },
 };
 
 static void

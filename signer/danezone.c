@@ -14,10 +14,12 @@
 static const dz_command_t commands[] = {
 	{ "check-config", "check the configuration file and report every error", dz_cmd_check_config },
 	{ "config-schema", NULL, dz_cmd_config_schema },
-	{ "hsm", "list PKCS#11 tokens and benchmark signing", dz_cmd_hsm }, \
-	{ "key", "key ceremonies: create, list, export and delete keys in a token", dz_cmd_key }, \
+	{ "hsm", "list PKCS#11 tokens and benchmark signing", dz_cmd_hsm },
+	{ "key", "key ceremonies: create, list, export and delete keys in a token", dz_cmd_key },
 	{ "records", "print the mail records generated for a zone", dz_cmd_records }, \
+	{ "rollover", "print the coming key events of a zone (rollover plan)", dz_cmd_rollover },
 	{ "sign", "sign a zone file with keys in a PKCS#11 token", dz_cmd_sign },
+	{ "status", "show each zone's keys, their states and the next key event", dz_cmd_status },
 	{ "tlsa", "show or advance the TLSA rollover of the mail hosts", dz_cmd_tlsa },
 	{ "version", "print the versions of danezone and its libraries", dz_cmd_version },
 };

@@ -13,6 +13,7 @@
 #include "signer/responder.h"
 #include "signer/snapshot.h"
 #include "signer/tsig.h"
+#include "signer/version.h"
 
 /* UDP payload size we advertise and use for EDNS clients (the DNS flag day 2020 value). */
 #define EDNS_UDP_SIZE 1232
@@ -27,19 +28,13 @@
 #define TRANSFER_MESSAGE_BODY 16384
 /* Size of the OPT RR we add: root name, type, class, TTL and an empty RDATA. */
 #define OPT_RR_SIZE 11
-
-/* A published version: snapshot plus the journal entries that lead to it. */
-typedef struct zone_version {
-	unsigned refs;
-	dz_snapshot_t *snapshot;
-	dz_journal_t *journal; /* NULL when there is none */
-	size_t usable;	       /* journal entries up to the snapshot's serial */
-} zone_version_t;
+/* RCODE for an unsupported EDNS version (RFC 6891 section 6.1.3); its upper 8 bits go in OPT. */
+#define RCODE_BADVERS 16
 
 typedef struct responder_zone {
 	const dz_server_zone_config_t *config;
 	dz_publish_target_t target;
-	zone_version_t *version; /* NULL until loaded */
+	dz_version_t *version; /* NULL until loaded */
 } responder_zone_t;
 
 struct dz_responder {
@@ -52,40 +47,39 @@ struct dz_responder {
 	dz_ratelog_t log_served;
 };
 
-/* A piece of RR data that a transfer sends in order. */
+/*
+ * A piece of RR data that a transfer sends in order: bytes of concatenated
+ * RRs, or (`merged`) the zone's RRs after the SOA from the version's
+ * snapshot merged with its journal.
+ */
 typedef struct segment {
 	const uint8_t *data;
 	size_t len;
+	bool merged;
 } segment_t;
 
 struct dz_transfer {
-	zone_version_t *version; /* one reference */
+	dz_version_t *version; /* one reference */
 	segment_t *segments;
 	size_t segment_count;
 	size_t segment;	/* current segment */
 	size_t offset;	/* in the current segment */
+	dz_version_iter_t iter; /* for a merged segment */
+	dz_wire_rr_t next_rr;	/* read from `iter`, not yet sent */
+	bool have_next_rr;
 	uint16_t id;
 	uint16_t flags;
 	uint8_t qname[DZ_WIRE_NAME_MAX];
 	size_t qname_len;
 	uint16_t qtype;
 	bool edns;
+	const char *kind; /* for dz_transfer_kind() */
 	bool signed_transfer;
 	dz_tsig_context_t tsig;
 	unsigned messages;
 	uint64_t rrs;
 	char zone[4 * DZ_WIRE_NAME_MAX + 1];
 };
-
-static void
-version_unref(zone_version_t *version)
-{
-	if (version == NULL || --version->refs > 0)
-		return;
-	dz_snapshot_close(version->snapshot);
-	dz_journal_close(version->journal);
-	free(version);
-}
 
 dz_result_t
 dz_responder_create(const dz_server_config_t *config, dz_responder_t **out, dz_error_t *err)
@@ -127,7 +121,7 @@ dz_responder_destroy(dz_responder_t *r)
 	if (r == NULL)
 		return;
 	for (size_t i = 0; i < r->zone_count; i++)
-		version_unref(r->zones[i].version);
+		dz_version_unref(r->zones[i].version);
 	free(r->zones);
 	free(r);
 }
@@ -149,60 +143,31 @@ dz_responder_find_zone(const dz_responder_t *r, const char *name)
 dz_result_t
 dz_responder_load_zone(dz_responder_t *r, size_t index, uint32_t *serial, dz_error_t *err)
 {
-	dz_result_t result = DZ_OK;
 	responder_zone_t *zone = &r->zones[index];
-	zone_version_t *version = calloc(1, sizeof(*version));
-	dz_error_t journal_err;
+	dz_version_t *version = NULL;
 
 	assert(index < r->zone_count);
-	if (version == NULL)
-		return dz_error_set(err, DZ_ENOMEM, "out of memory");
-	version->refs = 1;
-	result = dz_snapshot_open(zone->target.snapshot_path, true, &version->snapshot, err);
+	/* After a diff only the new journal entries are read: the snapshot stays mapped. */
+	dz_result_t result = dz_version_open(&zone->target, zone->version, &version, err);
 	if (result != DZ_OK)
-		goto cleanup;
-	if (!dz_wire_name_equal(version->snapshot->origin, zone->target.origin)) {
-		result = dz_error_set(err, DZ_EZONE, "%s is the snapshot of another zone",
-				      zone->target.snapshot_path);
-		goto cleanup;
-	}
-
-	/*
-	 * The journal may already end beyond the snapshot while a publication
-	 * is between its journal and snapshot steps.  Only entries up to the
-	 * snapshot's serial are used.
-	 */
-	dz_error_init(&journal_err);
-	if (dz_journal_open(zone->target.journal_path, &version->journal, &journal_err) == DZ_OK &&
-	    !dz_wire_name_equal(version->journal->origin, zone->target.origin)) {
-		dz_log_zone(DZ_LOG_WARNING, zone->target.zone,
-			    "%s is the journal of another zone; IXFR requests get the whole zone",
-			    zone->target.journal_path);
-		dz_journal_close(version->journal);
-		version->journal = NULL;
-	} else if (version->journal != NULL) {
-		uint32_t snapshot_serial = version->snapshot->serial;
-		for (size_t i = 0; i < version->journal->count; i++) {
-			if (version->journal->entries[i].new_serial == snapshot_serial)
-				version->usable = i + 1;
-		}
-	} else if (journal_err.code != DZ_ENOTFOUND) {
-		dz_log_zone(DZ_LOG_WARNING, zone->target.zone,
-			    "%s; IXFR requests get the whole zone", dz_error_message(&journal_err));
-	}
-
-	version_unref(zone->version);
+		return result;
+	dz_version_unref(zone->version);
 	zone->version = version;
 	dz_log_zone(DZ_LOG_INFO, zone->target.zone,
-		    "serving serial %" PRIu32 " (%" PRIu64 " RRs, %zu journal entries for IXFR)",
-		    version->snapshot->serial, version->snapshot->rr_count, version->usable);
+		    "serving serial %" PRIu32 " (snapshot of serial %" PRIu32 " with %" PRIu64
+		    " RRs, %zu journal entries for IXFR)",
+		    version->serial, version->snapshot->serial, version->snapshot->rr_count,
+		    version->journal != NULL ? version->journal->count : 0);
 	if (serial != NULL)
-		*serial = version->snapshot->serial;
-	version = NULL;
+		*serial = version->serial;
+	return DZ_OK;
+}
 
-cleanup:
-	version_unref(version);
-	return result;
+const dz_wire_rr_t *
+dz_responder_zone_soa(const dz_responder_t *r, size_t index)
+{
+	assert(index < r->zone_count);
+	return r->zones[index].version != NULL ? &r->zones[index].version->soa : NULL;
 }
 
 /* The parts of a request that the responder uses. */
@@ -219,6 +184,7 @@ typedef struct request {
 	uint32_t soa_serial; /* its serial */
 	bool edns;
 	uint16_t udp_size;
+	uint8_t edns_version;
 	bool has_tsig;
 	dz_tsig_record_t tsig;
 } request_t;
@@ -301,6 +267,8 @@ parse_request(const uint8_t *msg, size_t len, request_t *req)
 				return DZ_EFORMERR;
 			req->edns = true;
 			req->udp_size = rrclass;
+			/* Root owner (1 byte), type, class, then the TTL: extended RCODE, version, flags. */
+			req->edns_version = msg[start + 6];
 		} else if (type == DZ_TYPE_TSIG) {
 			/* RFC 8945 section 5.1: the TSIG RR must be the last additional RR. */
 			if (i != (unsigned)arcount - 1 ||
@@ -314,13 +282,17 @@ parse_request(const uint8_t *msg, size_t len, request_t *req)
 	return DZ_OK;
 }
 
-/* Start a reply: header with the request's ID, opcode and RD, plus its question. */
+/*
+ * Start a reply: header with the request's ID, opcode and RD, plus its
+ * question.  An RCODE above 15 keeps its lower 4 bits here; reply_add_opt()
+ * puts the upper 8 bits in the OPT RR (RFC 6891 section 6.1.3).
+ */
 static void
 reply_start(const request_t *req, dz_wire_builder_t *b, uint8_t *out, size_t cap, int rcode,
 	    bool authoritative)
 {
 	uint16_t flags = DZ_FLAG_QR | (uint16_t)(req->opcode << 11) |
-			 (req->flags & DZ_FLAG_RD) | (uint16_t)rcode;
+			 (req->flags & DZ_FLAG_RD) | (uint16_t)(rcode & 0x0f);
 	if (authoritative)
 		flags |= DZ_FLAG_AA;
 	dz_wire_builder_init(b, out, cap, req->id, flags);
@@ -328,31 +300,35 @@ reply_start(const request_t *req, dz_wire_builder_t *b, uint8_t *out, size_t cap
 		dz_wire_builder_question(b, req->qname, req->qname_len, req->qtype, req->qclass);
 }
 
-/* Append an OPT RR advertising our UDP size when the request had one. */
+/*
+ * Append an OPT RR (version 0) advertising our UDP size when the request
+ * had one, with the upper 8 bits of `rcode`.
+ */
 static void
-reply_add_opt(const request_t *req, dz_wire_builder_t *b)
+reply_add_opt(const request_t *req, dz_wire_builder_t *b, int rcode)
 {
-	static const uint8_t opt[] = { 0, 0, DZ_TYPE_OPT, EDNS_UDP_SIZE >> 8, EDNS_UDP_SIZE & 0xff,
-				       0, 0, 0, 0, 0, 0 };
+	uint8_t opt[] = { 0, 0, DZ_TYPE_OPT, EDNS_UDP_SIZE >> 8, EDNS_UDP_SIZE & 0xff,
+			  0, 0, 0, 0, 0, 0 };
 	dz_wire_rr_t rr;
 	size_t offset = 0;
 
 	if (!req->edns)
 		return;
+	opt[5] = (uint8_t)(rcode >> 4);
 	/* Every builder here keeps MESSAGE_TRAILER_ROOM free for OPT and TSIG. */
 	b->cap += sizeof(opt);
 	if (dz_wire_rr_parse(opt, sizeof(opt), &offset, &rr) == DZ_OK)
 		dz_wire_builder_rr(b, 3, &rr);
 }
 
-/* Finish a reply: OPT, then the TSIG (signed with `tsig` unless NULL). */
+/* Finish a reply: OPT with the upper bits of `rcode`, then the TSIG (signed with `tsig` unless NULL). */
 static size_t
-reply_finish(const request_t *req, dz_wire_builder_t *b, dz_tsig_context_t *tsig, dz_time_t now,
-	     uint16_t tsig_error)
+reply_finish(const request_t *req, dz_wire_builder_t *b, int rcode, dz_tsig_context_t *tsig,
+	     dz_time_t now, uint16_t tsig_error)
 {
 	size_t len;
 
-	reply_add_opt(req, b);
+	reply_add_opt(req, b, rcode);
 	len = b->len;
 	if (tsig != NULL) {
 		/* The builder kept room for the TSIG RR, so signing fits. */
@@ -372,7 +348,7 @@ reply_error(const request_t *req, uint8_t *out, size_t cap, int rcode, dz_tsig_c
 
 	reply_start(req, &b, out, cap - MESSAGE_TRAILER_ROOM, rcode, false);
 	response->kind = DZ_RESPONSE_REPLY;
-	response->reply_len = reply_finish(req, &b, tsig, now, 0);
+	response->reply_len = reply_finish(req, &b, rcode, tsig, now, 0);
 }
 
 static responder_zone_t *
@@ -387,9 +363,10 @@ find_zone(dz_responder_t *r, const uint8_t *name, size_t name_len)
 }
 
 static dz_result_t
-transfer_add_segment(dz_transfer_t *t, const uint8_t *data, size_t len, size_t *cap)
+transfer_add_segment(dz_transfer_t *t, const uint8_t *data, size_t len, bool merged,
+		     size_t *cap)
 {
-	if (len == 0)
+	if (len == 0 && !merged)
 		return DZ_OK;
 	if (t->segment_count == *cap) {
 		size_t grown = *cap == 0 ? 8 : *cap * 2;
@@ -401,6 +378,7 @@ transfer_add_segment(dz_transfer_t *t, const uint8_t *data, size_t len, size_t *
 	}
 	t->segments[t->segment_count].data = data;
 	t->segments[t->segment_count].len = len;
+	t->segments[t->segment_count].merged = merged;
 	t->segment_count++;
 	return DZ_OK;
 }
@@ -410,43 +388,50 @@ transfer_add_segment(dz_transfer_t *t, const uint8_t *data, size_t len, size_t *
  * `first_entry` is SIZE_MAX, otherwise the journal entries from it on.
  */
 static dz_transfer_t *
-transfer_create(const request_t *req, zone_version_t *version, size_t first_entry,
+transfer_create(const request_t *req, dz_version_t *version, size_t first_entry,
 		const dz_tsig_context_t *tsig)
 {
 	dz_transfer_t *t = calloc(1, sizeof(*t));
 	const dz_snapshot_t *s = version->snapshot;
+	const dz_wire_rr_t *soa = &version->soa;
 	size_t cap = 0;
 	bool ok = true;
 
 	if (t == NULL)
 		return NULL;
-	version->refs++;
-	t->version = version;
+	t->version = dz_version_ref(version);
 	t->id = req->id;
 	t->flags = DZ_FLAG_QR | DZ_FLAG_AA | (req->flags & DZ_FLAG_RD);
 	memcpy(t->qname, req->qname, req->qname_len);
 	t->qname_len = req->qname_len;
 	t->qtype = req->qtype;
 	t->edns = req->edns;
+	t->kind = req->qtype == DZ_TYPE_AXFR	? "AXFR"
+		  : first_entry == SIZE_MAX ? "IXFR of the whole zone"
+					    : "incremental IXFR";
 	dz_wire_name_to_text(s->origin, t->zone, sizeof(t->zone));
 	if (tsig != NULL) {
 		t->signed_transfer = true;
 		t->tsig = *tsig;
 	}
 
-	ok = transfer_add_segment(t, s->soa.start, s->soa.len, &cap) == DZ_OK;
+	ok = transfer_add_segment(t, soa->start, soa->len, false, &cap) == DZ_OK;
 	if (first_entry == SIZE_MAX) {
-		ok = ok && transfer_add_segment(t, s->rest, s->rest_len, &cap) == DZ_OK;
+		/* AXFR: the snapshot merged with the journal entries after it (signer/version.h). */
+		ok = ok && dz_version_iter_init(&t->iter, version, NULL) == DZ_OK &&
+		     transfer_add_segment(t, NULL, 0, true, &cap) == DZ_OK;
 	} else {
-		for (size_t i = first_entry; ok && i < version->usable; i++) {
+		for (size_t i = first_entry; ok && i < version->journal->count; i++) {
 			const dz_journal_entry_t *e = &version->journal->entries[i];
-			ok = transfer_add_segment(t, e->old_soa.start, e->old_soa.len, &cap) == DZ_OK &&
-			     transfer_add_segment(t, e->removed, e->removed_len, &cap) == DZ_OK &&
-			     transfer_add_segment(t, e->new_soa.start, e->new_soa.len, &cap) == DZ_OK &&
-			     transfer_add_segment(t, e->added, e->added_len, &cap) == DZ_OK;
+			ok = transfer_add_segment(t, e->old_soa.start, e->old_soa.len, false, &cap) ==
+				     DZ_OK &&
+			     transfer_add_segment(t, e->removed, e->removed_len, false, &cap) == DZ_OK &&
+			     transfer_add_segment(t, e->new_soa.start, e->new_soa.len, false, &cap) ==
+				     DZ_OK &&
+			     transfer_add_segment(t, e->added, e->added_len, false, &cap) == DZ_OK;
 		}
 	}
-	ok = ok && transfer_add_segment(t, s->soa.start, s->soa.len, &cap) == DZ_OK;
+	ok = ok && transfer_add_segment(t, soa->start, soa->len, false, &cap) == DZ_OK;
 	if (!ok) {
 		dz_transfer_destroy(t);
 		return NULL;
@@ -461,7 +446,13 @@ dz_transfer_summary(const dz_transfer_t *t, unsigned *messages, uint64_t *rrs, c
 	*messages = t->messages;
 	*rrs = t->rrs;
 	*zone = t->zone;
-	*serial = t->version->snapshot->serial;
+	*serial = t->version->serial;
+}
+
+const char *
+dz_transfer_kind(const dz_transfer_t *t)
+{
+	return t->kind;
 }
 
 void
@@ -469,7 +460,7 @@ dz_transfer_destroy(dz_transfer_t *t)
 {
 	if (t == NULL)
 		return;
-	version_unref(t->version);
+	dz_version_unref(t->version);
 	free(t->segments);
 	free(t);
 }
@@ -493,6 +484,26 @@ dz_transfer_next(dz_transfer_t *t, uint8_t *out, size_t out_cap, size_t *len, bo
 	while (t->segment < t->segment_count) {
 		const segment_t *seg = &t->segments[t->segment];
 		dz_wire_rr_t rr;
+		if (seg->merged) {
+			/* An RR that did not fit in the last message is kept for this one. */
+			bool end = false;
+			if (!t->have_next_rr &&
+			    dz_version_iter_next(&t->iter, &t->next_rr, &end) != DZ_OK)
+				return DZ_EZONE;
+			if (end) {
+				t->segment++;
+				continue;
+			}
+			t->have_next_rr = true;
+			if (!dz_wire_builder_rr(&b, 1, &t->next_rr)) {
+				if (dz_wire_builder_count(&b, 1) == 0)
+					return DZ_EZONE;
+				break;
+			}
+			t->have_next_rr = false;
+			t->rrs++;
+			continue;
+		}
 		size_t next = t->offset;
 		if (dz_wire_rr_parse(seg->data, seg->len, &next, &rr) != DZ_OK)
 			return DZ_EZONE;
@@ -511,7 +522,7 @@ dz_transfer_next(dz_transfer_t *t, uint8_t *out, size_t out_cap, size_t *len, bo
 
 	if (t->messages == 0 && t->edns) {
 		request_t req = { .edns = true };
-		reply_add_opt(&req, &b);
+		reply_add_opt(&req, &b, DZ_RCODE_NOERROR);
 	}
 	*len = b.len;
 	if (t->signed_transfer &&
@@ -557,21 +568,21 @@ handle_valid(dz_responder_t *r, dz_transport_t transport, const char *peer, cons
 		return;
 	}
 
-	zone_version_t *version = zone->version;
+	dz_version_t *version = zone->version;
 	if (version == NULL) {
 		dz_ratelog(&r->log_refused, now, DZ_LOG_WARNING,
 			   "zone %s: SERVFAIL to %s: no published version is loaded", zone_text, peer);
 		reply_error(req, out, out_cap, DZ_RCODE_SERVFAIL, tsig, now, response);
 		return;
 	}
-	const dz_snapshot_t *s = version->snapshot;
 
+	/* SOA answers come from the journal: the committed version, not the snapshot's. */
 	if (req->qtype == DZ_TYPE_SOA) {
 		dz_wire_builder_t b;
 		reply_start(req, &b, out, out_cap - MESSAGE_TRAILER_ROOM, DZ_RCODE_NOERROR, true);
-		dz_wire_builder_rr(&b, 1, &s->soa);
+		dz_wire_builder_rr(&b, 1, &version->soa);
 		response->kind = DZ_RESPONSE_REPLY;
-		response->reply_len = reply_finish(req, &b, tsig, now, 0);
+		response->reply_len = reply_finish(req, &b, DZ_RCODE_NOERROR, tsig, now, 0);
 		return;
 	}
 
@@ -606,19 +617,19 @@ handle_valid(dz_responder_t *r, dz_transport_t transport, const char *peer, cons
 		 * A serial 2^31 away is neither newer nor older (common/serial.h):
 		 * that client gets the whole zone.
 		 */
-		if (req->soa_serial == s->serial || dz_serial_gt(req->soa_serial, s->serial)) {
+		if (req->soa_serial == version->serial ||
+		    dz_serial_gt(req->soa_serial, version->serial)) {
 			dz_wire_builder_t b;
 			reply_start(req, &b, out, out_cap - MESSAGE_TRAILER_ROOM, DZ_RCODE_NOERROR,
 				    true);
-			dz_wire_builder_rr(&b, 1, &s->soa);
+			dz_wire_builder_rr(&b, 1, &version->soa);
 			response->kind = DZ_RESPONSE_REPLY;
-			response->reply_len = reply_finish(req, &b, tsig, now, 0);
+			response->reply_len = reply_finish(req, &b, DZ_RCODE_NOERROR, tsig, now, 0);
 			return;
 		}
 		size_t index;
-		if (version->journal != NULL && dz_journal_find(version->journal, req->soa_serial,
-								 &index) &&
-		    index < version->usable)
+		if (version->journal != NULL &&
+		    dz_journal_find(version->journal, req->soa_serial, &index))
 			first_entry = index;
 	}
 
@@ -631,7 +642,7 @@ handle_valid(dz_responder_t *r, dz_transport_t transport, const char *peer, cons
 	if (transport == DZ_TRANSPORT_TCP) {
 		dz_ratelog(&r->log_served, now, DZ_LOG_INFO,
 			   "zone %s: %s of serial %" PRIu32 " to %s (key %s, %s)", zone_text, kind,
-			   s->serial, peer, key_text,
+			   version->serial, peer, key_text,
 			   first_entry == SIZE_MAX ? "whole zone"
 						   : "incremental from the journal");
 		response->kind = DZ_RESPONSE_TRANSFER;
@@ -655,9 +666,9 @@ handle_valid(dz_responder_t *r, dz_transport_t transport, const char *peer, cons
 		/* The transfer signed with its own copy of the context, so `tsig` is unused. */
 		dz_wire_builder_t b;
 		reply_start(req, &b, out, out_cap - MESSAGE_TRAILER_ROOM, DZ_RCODE_NOERROR, true);
-		dz_wire_builder_rr(&b, 1, &s->soa);
+		dz_wire_builder_rr(&b, 1, &version->soa);
 		response->kind = DZ_RESPONSE_REPLY;
-		response->reply_len = reply_finish(req, &b, tsig, now, 0);
+		response->reply_len = reply_finish(req, &b, DZ_RCODE_NOERROR, tsig, now, 0);
 	}
 	dz_transfer_destroy(t);
 }
@@ -733,7 +744,7 @@ dz_responder_handle(dz_responder_t *r, dz_transport_t transport, const struct so
 			dz_wire_builder_t b;
 			reply_start(&req, &b, out, out_cap - MESSAGE_TRAILER_ROOM, DZ_RCODE_NOTAUTH,
 				    false);
-			reply_add_opt(&req, &b);
+			reply_add_opt(&req, &b, DZ_RCODE_NOTAUTH);
 			size_t reply_len = b.len;
 			/* RFC 8945 section 5.3.2: BADKEY and BADSIG replies are unsigned. */
 			if (error == DZ_TSIG_BADKEY || error == DZ_TSIG_BADSIG)
@@ -748,7 +759,16 @@ dz_responder_handle(dz_responder_t *r, dz_transport_t transport, const struct so
 		verified = &tsig;
 	}
 
-	/* Access lists, by source address and the verified key. */
+	/* RFC 6891 section 6.1.3: only EDNS version 0 is implemented. */
+	if (req.edns && req.edns_version != 0) {
+		dz_ratelog(&r->log_malformed, now, DZ_LOG_INFO,
+			   "BADVERS to %s: EDNS version %u (question %s)", peer, req.edns_version,
+			   zone_text);
+		reply_error(&req, out, out_cap, RCODE_BADVERS, verified, now, response);
+		return;
+	}
+
+	/* Access lists, by source address and the verified key; an empty list denies everyone. */
 	responder_zone_t *zone = find_zone(r, req.qname, req.qname_len);
 	if (zone != NULL && req.qclass == DZ_CLASS_IN) {
 		const dz_acl_t *acl = NULL;
@@ -759,12 +779,11 @@ dz_responder_handle(dz_responder_t *r, dz_transport_t transport, const struct so
 		} else if (req.qtype == DZ_TYPE_AXFR || req.qtype == DZ_TYPE_IXFR) {
 			acl = &zone->config->transfer_acl;
 			what = req.qtype == DZ_TYPE_AXFR ? "AXFR" : "IXFR";
-		} else if (zone->config->query_acl.count > 0) {
+		} else {
 			acl = &zone->config->query_acl;
 			what = "query";
 		}
-		if (acl != NULL &&
-		    !dz_acl_allows(acl, source, verified != NULL ? verified->key->name : NULL)) {
+		if (!dz_acl_allows(acl, source, verified != NULL ? verified->key->name : NULL)) {
 			dz_ratelog(&r->log_refused, now, DZ_LOG_NOTICE,
 				   "zone %s: refused %s from %s with key %s: not in the access list",
 				   zone_text, what, peer,

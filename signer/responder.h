@@ -3,13 +3,15 @@
  *
  * The responder turns one request into a reply, a transfer (a sequence of
  * messages for AXFR or IXFR over TCP) or nothing.  It reads published zone
- * versions from their snapshot and journal files (signer/publish.h) and
- * never writes; a new version is loaded by dz_responder_load_zone().  The
- * server (signer/server.h) feeds it packets; the fuzz target calls it
- * directly.
+ * versions from their snapshot and journal files (signer/version.h) and
+ * never writes; a new version is loaded by dz_responder_load_zone().  SOA
+ * answers and IXFR come from the journal; AXFR sends the snapshot merged
+ * with the journal entries after it.  The server (signer/server.h) feeds
+ * it packets; the fuzz target calls it directly.
  *
  * Responses by request (RFC 1035, 1995, 1996, 5936, 8945):
  *   QUERY SOA for a zone apex          the SOA, if the query ACL allows
+ *                                       (an empty ACL denies everyone)
  *   QUERY AXFR over TCP                 the zone, if the transfer ACL allows
  *   QUERY IXFR                          the journal's diffs since the client's
  *                                       serial, its SOA when it is current,
@@ -20,6 +22,7 @@
  *   other types or zones                REFUSED; other opcodes NOTIMP
  *   malformed requests                  FORMERR, or nothing when even the
  *                                       header is unusable
+ *   EDNS version other than 0           BADVERS (RFC 6891 section 6.1.3)
  *   TSIG that fails                     NOTAUTH with BADKEY, BADSIG, BADTIME
  *                                       or BADTRUNC in the TSIG RR
  *
@@ -36,6 +39,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "signer/server_config.h"
+#include "signer/wire.h"
 
 typedef struct dz_responder dz_responder_t;
 typedef struct dz_transfer dz_transfer_t;
@@ -76,6 +80,12 @@ void dz_responder_destroy(dz_responder_t *responder);
 dz_result_t dz_responder_load_zone(dz_responder_t *responder, size_t index, uint32_t *serial,
 				   dz_error_t *err);
 
+/*
+ * The committed SOA RR of zone number `index`, or NULL before a version is
+ * loaded.  Valid until the next dz_responder_load_zone() of the zone.
+ */
+const dz_wire_rr_t *dz_responder_zone_soa(const dz_responder_t *responder, size_t index);
+
 /* Index of the zone named `name` (presentation form) in config order, or -1. */
 long dz_responder_find_zone(const dz_responder_t *responder, const char *name);
 
@@ -100,6 +110,12 @@ dz_result_t dz_transfer_next(dz_transfer_t *transfer, uint8_t *out, size_t out_c
 /* Messages and RRs generated so far, and the zone and serial, for the log line at the end. */
 void dz_transfer_summary(const dz_transfer_t *transfer, unsigned *messages, uint64_t *rrs,
 			 const char **zone, uint32_t *serial);
+
+/*
+ * What the transfer sends, for log lines: "AXFR", "incremental IXFR" (from
+ * the journal) or "IXFR of the whole zone".
+ */
+const char *dz_transfer_kind(const dz_transfer_t *transfer);
 
 /* Free a transfer; NULL is ignored. */
 void dz_transfer_destroy(dz_transfer_t *transfer);

@@ -59,6 +59,7 @@ struct notify_job {
 	const dz_tsig_key_t *key; /* NULL: unsigned */
 	dz_tsig_context_t tsig;
 	uint32_t serial;
+	dz_buf_t soa; /* the SOA RR of `serial`, sent in the answer section */
 	uint16_t id;
 	unsigned attempts;
 	unsigned interval_ms;
@@ -247,9 +248,10 @@ tcp_log_transfer(const tcp_conn_t *conn)
 		    (double)(now.tv_nsec - conn->transfer_start.tv_nsec) / 1e6;
 	dz_transfer_summary(conn->transfer, &messages, &rrs, &zone, &serial);
 	dz_log_zone(DZ_LOG_INFO, zone,
-		    "transfer of serial %" PRIu32 " to %s queued: %u messages, %" PRIu64
+		    "%s of serial %" PRIu32 " to %s queued: %u messages, %" PRIu64
 		    " RRs, %" PRIu64 " bytes in %.1f ms",
-		    serial, conn->peer_text, messages, rrs, conn->transfer_bytes, ms);
+		    dz_transfer_kind(conn->transfer), serial, conn->peer_text, messages, rrs,
+		    conn->transfer_bytes, ms);
 }
 
 /* Generate transfer messages until the output queue is full or the transfer ends. */
@@ -458,6 +460,7 @@ notify_job_free(dz_server_t *server, notify_job_t *job)
 		*p = job->next;
 	if (job->timer != NULL)
 		event_free(job->timer);
+	dz_buf_clear(&job->soa);
 	free(job);
 }
 
@@ -559,26 +562,63 @@ notify_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* The NOTIFY socket for `family`, opened on first use; NULL with a log line on failure. */
-static notify_socket_t *
-notify_socket(dz_server_t *server, int family)
+/* Whether `address` is a loopback address (127.0.0.0/8 or ::1). */
+static bool
+is_loopback(const struct sockaddr_storage *address)
 {
-	notify_socket_t *ns = family == AF_INET ? &server->notify_v4 : &server->notify_v6;
+	if (address->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)address)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)address)->sin6_addr);
+}
 
-	if (ns->event != NULL)
-		return ns;
-	/* Send from the first listening address of the family so that secondaries see it. */
-	dz_server_address_t source;
-	memset(&source, 0, sizeof(source));
-	source.address.ss_family = (sa_family_t)family;
-	source.address_len = family == AF_INET ? sizeof(struct sockaddr_in)
-					       : sizeof(struct sockaddr_in6);
+/*
+ * The NOTIFY socket for sending to `destination`, opened on first use;
+ * NULL with a log line on failure.  It sends from the first listening
+ * address of the destination's family, so that secondaries see the
+ * address they transfer from.  Without one, only a loopback destination
+ * gets NOTIFY, from the loopback address: a wildcard address would let
+ * the kernel pick a source that the secondary does not know.
+ */
+static notify_socket_t *
+notify_socket(dz_server_t *server, const dz_server_address_t *destination, const char *zone)
+{
+	int family = destination->address.ss_family;
+	notify_socket_t *ns = family == AF_INET ? &server->notify_v4 : &server->notify_v6;
+	char text[DZ_SERVER_ADDRESS_TEXT_MAX];
+	const dz_server_address_t *listen = NULL;
+
 	for (size_t i = 0; i < server->config->listen_count; i++) {
 		if (server->config->listen[i].address.ss_family == family) {
-			source = server->config->listen[i];
-			set_port(&source, 0);
+			listen = &server->config->listen[i];
 			break;
 		}
+	}
+	if (listen == NULL && !is_loopback(&destination->address)) {
+		dz_server_address_format((const struct sockaddr *)&destination->address, text,
+					 sizeof(text));
+		dz_ratelog(&server->log_notify, server_now(server), DZ_LOG_ERROR,
+			   "zone %s: cannot send NOTIFY to %s: no %s listen address to send it from; "
+			   "add one to the server's listen addresses",
+			   zone, text, family == AF_INET ? "IPv4" : "IPv6");
+		return NULL;
+	}
+	if (ns->event != NULL)
+		return ns;
+	dz_server_address_t source;
+	memset(&source, 0, sizeof(source));
+	if (listen != NULL) {
+		source = *listen;
+		set_port(&source, 0);
+	} else if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&source.address;
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		source.address_len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&source.address;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		source.address_len = sizeof(*sin6);
 	}
 	dz_error_t err;
 	dz_error_init(&err);
@@ -621,6 +661,11 @@ notify_send(evutil_socket_t fd, short what, void *arg)
 	dz_wire_builder_init(&b, server->out, DZ_WIRE_MESSAGE_MAX - 600, job->id,
 			     (uint16_t)(DZ_OPCODE_NOTIFY << 11) | DZ_FLAG_AA);
 	dz_wire_builder_question(&b, origin, origin_len, DZ_TYPE_SOA, DZ_CLASS_IN);
+	/* RFC 1996 section 3.7: the new SOA may go in the answer section, as BIND sends it. */
+	dz_wire_rr_t soa;
+	size_t soa_offset = 0;
+	if (job->soa.len > 0 && dz_wire_rr_parse(job->soa.data, job->soa.len, &soa_offset, &soa) == DZ_OK)
+		dz_wire_builder_rr(&b, 1, &soa);
 	size_t len = b.len;
 	if (job->key != NULL) {
 		dz_tsig_context_init(&job->tsig, job->key);
@@ -628,7 +673,7 @@ notify_send(evutil_socket_t fd, short what, void *arg)
 	}
 
 	job->attempts++;
-	notify_socket_t *ns = notify_socket(server, secondary->address.address.ss_family);
+	notify_socket_t *ns = notify_socket(server, &secondary->address, zone->name);
 	if (ns != NULL && sendto(ns->fd, server->out, len, 0,
 				 (const struct sockaddr *)&secondary->address.address,
 				 secondary->address.address_len) < 0)
@@ -671,6 +716,10 @@ notify_zone(dz_server_t *server, size_t index, uint32_t serial)
 		job->secondary = i;
 		job->serial = serial;
 		job->interval_ms = server->config->notify_retry_ms;
+		dz_buf_init(&job->soa);
+		const dz_wire_rr_t *soa = dz_responder_zone_soa(server->responder, index);
+		if (soa != NULL && dz_buf_append(&job->soa, soa->start, soa->len) != DZ_OK)
+			job->soa.len = 0;
 		if (secondary->key_name != NULL) {
 			uint8_t wire[DZ_WIRE_NAME_MAX];
 			dz_wire_name_from_text(secondary->key_name, wire);
@@ -678,6 +727,7 @@ notify_zone(dz_server_t *server, size_t index, uint32_t serial)
 		}
 		job->timer = evtimer_new(server->base, notify_send, job);
 		if (job->timer == NULL) {
+			dz_buf_clear(&job->soa);
 			free(job);
 			continue;
 		}

@@ -310,6 +310,11 @@ add_config_secondary(dz_server_zone_config_t *zone, const dz_config_secondary_t 
 					  : (const void *)&((const struct sockaddr_in6 *)&address->addr)->sin6_addr;
 		inet_ntop(address->addr.ss_family, raw, host, sizeof(host));
 
+		/* Secondaries query the SOA to learn about changes, signed or not. */
+		dz_result_t result = dz_acl_add(&zone->query_acl, host, err);
+		if (result != DZ_OK)
+			return result;
+
 		if (secondary->notify) {
 			dz_server_secondary_t *list = realloc(zone->secondaries,
 							      (zone->secondary_count + 1) * sizeof(*list));
@@ -332,7 +337,7 @@ add_config_secondary(dz_server_zone_config_t *zone, const dz_config_secondary_t 
 				snprintf(rule, sizeof(rule), "%s key %s", host, secondary->tsig);
 			else
 				snprintf(rule, sizeof(rule), "%s", host);
-			dz_result_t result = dz_acl_add(&zone->transfer_acl, rule, err);
+			result = dz_acl_add(&zone->transfer_acl, rule, err);
 			if (result != DZ_OK)
 				return result;
 		}
@@ -383,6 +388,11 @@ dz_server_config_from_config(const dz_config_t *config, dz_server_config_t *out,
 				return dz_error_set(err, DZ_ECONFIG, "zone %s: unknown secondary '%s'",
 						    zone->name, zone->secondaries[j]);
 			result = add_config_secondary(added, secondary, err);
+			if (result != DZ_OK)
+				return result;
+		}
+		for (size_t j = 0; j < config->server.allow_query_count; j++) {
+			result = dz_acl_add(&added->query_acl, config->server.allow_query[j], err);
 			if (result != DZ_OK)
 				return result;
 		}

@@ -40,7 +40,7 @@ typedef struct dz_server_zone_config {
 	char *name;	      /* origin, presentation form */
 	char *folder;	      /* state folder with the published files (signer/publish.h) */
 	dz_acl_t transfer_acl; /* AXFR and IXFR; empty denies everyone */
-	dz_acl_t query_acl;   /* SOA queries; empty allows everyone */
+	dz_acl_t query_acl;   /* SOA and other queries; empty denies everyone */
 	dz_acl_t notify_acl;  /* NOTIFY received; empty denies everyone */
 	dz_server_secondary_t *secondaries;
 	size_t secondary_count;
@@ -108,7 +108,9 @@ const dz_tsig_key_t *dz_server_config_find_key(const dz_server_config_t *config,
  * publisher also writes the snapshot and journal.  A secondary with notify
  * set gets NOTIFY on each of its addresses, and one with allow-transfer
  * set may transfer from each address, with its TSIG key when it has one.
- * SOA queries are open to all, and NOTIFY received is refused.  DZ_ECONFIG
+ * Queries are answered for every secondary's addresses and the server's
+ * allow-query prefixes, and refused for everyone else; NOTIFY received is
+ * refused.  DZ_ECONFIG
  * names the zone or key of an inconsistency that the loader missed.
  */
 dz_result_t dz_server_config_from_config(const dz_config_t *config, dz_server_config_t *out,

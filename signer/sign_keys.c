@@ -31,10 +31,14 @@ dz_sign_key_choice_parse(const char *text, dz_sign_key_choice_t *choice, dz_erro
 	return DZ_OK;
 }
 
-/* Fill one key of the key set from the token. */
+/*
+ * Fill one key of the key set from the token.  `algorithm` is the DNSSEC
+ * algorithm the key was registered for, or 0 to take the token key's own
+ * (an RSA key reports RSASHA256 but may be registered as RSASHA512).
+ */
 static dz_result_t
-load_key(dz_hsm_t *hsm, const uint8_t *id, size_t id_len, dz_key_role_t role, bool publish,
-	 bool signing, dz_zone_key_t *key, dz_error_t *err)
+load_key(dz_hsm_t *hsm, const uint8_t *id, size_t id_len, dz_key_role_t role, uint8_t algorithm,
+	 bool publish, bool signing, dz_zone_key_t *key, dz_error_t *err)
 {
 	dz_hsm_key_t info;
 	uint8_t rdata[4 + DZ_PUBLIC_KEY_MAX];
@@ -47,12 +51,14 @@ load_key(dz_hsm_t *hsm, const uint8_t *id, size_t id_len, dz_key_role_t role, bo
 	if (info.algorithm == 0)
 		return dz_error_set(err, DZ_EHSM_KEY, "key %s is not usable for DNSSEC",
 				    dz_hsm_id_hex(id, id_len, hex));
+	if (algorithm == 0)
+		algorithm = info.algorithm;
 	memset(key, 0, sizeof(*key));
 	memcpy(key->key_id, id, id_len);
 	key->key_id_len = id_len;
-	key->algorithm = info.algorithm;
+	key->algorithm = algorithm;
 	key->flags = (role & DZ_ROLE_KSK) ? 257 : 256;
-	result = dz_hsm_public_key(hsm, id, id_len, info.algorithm, key->public_key,
+	result = dz_hsm_public_key(hsm, id, id_len, algorithm, key->public_key,
 				   &key->public_key_len, err);
 	if (result != DZ_OK)
 		return result;
@@ -97,7 +103,8 @@ keys_from_registry(const dz_sign_keys_options_t *options, dz_hsm_t *hsm, dz_keys
 		const dz_hsm_key_record_t *r = &registry.records[i];
 		if (strcmp(r->zone, zone) != 0)
 			continue;
-		result = load_key(hsm, r->id, r->id_len, r->role, any_flags ? r->published : true,
+		result = load_key(hsm, r->id, r->id_len, r->role, r->algorithm,
+				  any_flags ? r->published : true,
 				  any_flags ? r->signing : true, &set->keys[set->count], err);
 		if (result == DZ_OK)
 			set->count++;
@@ -140,7 +147,7 @@ dz_sign_keys_open(const dz_sign_keys_options_t *options, dz_sign_keys_t *out, dz
 			result = dz_error_set(err, DZ_ENOMEM, "out of memory");
 		for (size_t i = 0; i < options->key_count && result == DZ_OK; i++) {
 			const dz_sign_key_choice_t *c = &options->keys[i];
-			result = load_key(keys.hsm, c->id, c->id_len, c->role, true, true,
+			result = load_key(keys.hsm, c->id, c->id_len, c->role, 0, true, true,
 					  &keys.keyset.keys[i], err);
 			if (result == DZ_OK)
 				keys.keyset.count++;

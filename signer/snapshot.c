@@ -533,6 +533,7 @@ dz_snapshot_open(const char *path, bool check_all, dz_snapshot_t **out, dz_error
 		result = dz_error_set(err, DZ_ENOMEM, "out of memory");
 		goto cleanup;
 	}
+	s->refs = 1;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		result = dz_error_set(err, DZ_EIO, "snapshot %s is not a regular file", path);
 		goto cleanup;
@@ -542,6 +543,8 @@ dz_snapshot_open(const char *path, bool check_all, dz_snapshot_t **out, dz_error
 				      (intmax_t)st.st_size);
 		goto cleanup;
 	}
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
 	s->map_len = (size_t)st.st_size;
 	s->map = mmap(NULL, s->map_len, PROT_READ, MAP_SHARED, fd, 0);
 	if (s->map == MAP_FAILED) {
@@ -623,10 +626,17 @@ cleanup:
 	return result;
 }
 
+dz_snapshot_t *
+dz_snapshot_ref(dz_snapshot_t *s)
+{
+	s->refs++;
+	return s;
+}
+
 void
 dz_snapshot_close(dz_snapshot_t *s)
 {
-	if (s == NULL)
+	if (s == NULL || --s->refs > 0)
 		return;
 	if (s->map != NULL)
 		munmap(s->map, s->map_len);
@@ -660,22 +670,17 @@ dz_snapshot_text_serial(const char *text_path, uint32_t *serial, dz_error_t *err
 }
 
 dz_result_t
-dz_snapshot_write_text(const dz_snapshot_t *s, const char *text_path, mode_t mode,
-		       dz_error_t *err)
+dz_snapshot_print_text(const dz_snapshot_t *s, FILE *fp, dz_error_t *err)
 {
-	dz_result_t result = DZ_OK;
-	dz_atomic_file_t file;
 	char origin[4 * DZ_WIRE_NAME_MAX + 1];
 	size_t offset = 0;
 	dz_buf_t line;
+	dz_result_t result = DZ_OK;
 
 	dz_buf_init(&line);
-	result = dz_atomic_file_open(&file, text_path, mode, err);
-	if (result != DZ_OK)
-		return result;
 	dz_wire_name_to_text(s->origin, origin, sizeof(origin));
-	fprintf(file.fp, "%s%s serial %" PRIu32 "\n", DZ_SNAPSHOT_TEXT_MARK, origin, s->serial);
-	while (offset < s->data_len) {
+	fprintf(fp, "%s%s serial %" PRIu32 "\n", DZ_SNAPSHOT_TEXT_MARK, origin, s->serial);
+	while (result == DZ_OK && offset < s->data_len) {
 		dz_wire_rr_t rr;
 		size_t start = offset;
 		if (dz_wire_rr_parse(s->data, s->data_len, &offset, &rr) != DZ_OK) {
@@ -683,16 +688,8 @@ dz_snapshot_write_text(const dz_snapshot_t *s, const char *text_path, mode_t mod
 					      origin);
 			break;
 		}
-		result = print_rr(file.fp, &line, s->data + start, rr.len, err);
-		if (result != DZ_OK) {
-			dz_error_prefix(err, "%s", text_path);
-			break;
-		}
+		result = print_rr(fp, &line, s->data + start, rr.len, err);
 	}
 	dz_buf_clear(&line);
-	if (result != DZ_OK) {
-		dz_atomic_file_abort(&file);
-		return result;
-	}
-	return dz_atomic_file_commit(&file, err);
+	return result;
 }

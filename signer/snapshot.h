@@ -124,8 +124,11 @@ void dz_snapshot_writer_abort(dz_snapshot_writer_t *writer);
  */
 void dz_snapshot_writer_abandon(dz_snapshot_writer_t *writer);
 
-/* A snapshot mapped read-only. */
+/* A snapshot mapped read-only, with a reference count for sharing between versions. */
 typedef struct dz_snapshot {
+	unsigned refs;
+	dev_t dev; /* identity of the file, to notice when it was replaced */
+	ino_t ino;
 	uint32_t serial;
 	uint64_t rr_count;
 	uint8_t origin[DZ_WIRE_NAME_MAX];
@@ -150,7 +153,10 @@ typedef struct dz_snapshot {
 dz_result_t dz_snapshot_open(const char *path, bool check_all, dz_snapshot_t **out,
 			     dz_error_t *err);
 
-/* Unmap and free; NULL is ignored. */
+/* Add a reference; each one is dropped with dz_snapshot_close().  Not thread safe. */
+dz_snapshot_t *dz_snapshot_ref(dz_snapshot_t *snapshot);
+
+/* Drop a reference; the last one unmaps and frees.  NULL is ignored. */
 void dz_snapshot_close(dz_snapshot_t *snapshot);
 
 /*
@@ -167,10 +173,10 @@ dz_result_t dz_snapshot_print_rr(FILE *fp, const uint8_t *rr, size_t len, dz_err
 dz_result_t dz_snapshot_text_serial(const char *text_path, uint32_t *serial, dz_error_t *err);
 
 /*
- * Rewrite the zone text file `text_path` from an open snapshot, atomically.
- * Start-up uses it when a crash left the text file behind the snapshot.
+ * Write the zone text of an open snapshot to `fp`, first line included, as
+ * the writer does.  DZ_EZONE when an RR is invalid, DZ_EIO on a write
+ * error.  The publisher uses it when only the text file is behind.
  */
-dz_result_t dz_snapshot_write_text(const dz_snapshot_t *snapshot, const char *text_path,
-				   mode_t mode, dz_error_t *err);
+dz_result_t dz_snapshot_print_text(const dz_snapshot_t *snapshot, FILE *fp, dz_error_t *err);
 
 #endif

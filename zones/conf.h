@@ -51,6 +51,8 @@ typedef struct dz_config_server {
 	uint32_t tcp_max_connections;
 	int64_t tcp_idle_timeout;   /* seconds */
 	uint64_t journal_max_size;  /* bytes per zone */
+	char **allow_query;	    /* "ADDRESS[/PREFIX]" that may query besides the secondaries */
+	size_t allow_query_count;
 } dz_config_server_t;
 
 typedef struct dz_config_hsm {

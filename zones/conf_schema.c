@@ -143,6 +143,40 @@ format_address(const void *elem, char *buf, size_t size)
 	snprintf(buf, size, "%s", address->text);
 }
 
+/* An address prefix "ADDRESS[/LENGTH]", kept as text for the server's access list. */
+static bool
+parse_prefix(dz_cfg_parser_t *parser, const char *text, dz_cfg_mark_t mark, const char *key,
+	     void *elem)
+{
+	char address[INET6_ADDRSTRLEN + 1];
+	uint8_t raw[16];
+	const char *slash = strchr(text, '/');
+	size_t len = slash != NULL ? (size_t)(slash - text) : strlen(text);
+	int family = memchr(text, ':', len) != NULL ? AF_INET6 : AF_INET;
+	unsigned long max = family == AF_INET ? 32 : 128;
+
+	if (len == 0 || len >= sizeof(address))
+		return dz_cfg_error(parser, mark, key,
+				    "invalid address prefix '%s'; write ADDRESS or ADDRESS/LENGTH, "
+				    "for example 192.0.2.0/24 or 2001:db8::/32",
+				    text);
+	memcpy(address, text, len);
+	address[len] = '\0';
+	if (inet_pton(family, address, raw) != 1)
+		return dz_cfg_error(parser, mark, key,
+				    "invalid address '%s'; write an IPv4 or IPv6 address, with "
+				    "/LENGTH for a prefix",
+				    text);
+	if (slash != NULL) {
+		char *end = NULL;
+		unsigned long length = strtoul(slash + 1, &end, 10);
+		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || length > max)
+			return dz_cfg_error(parser, mark, key,
+					    "invalid prefix length in '%s'; give 0 to %lu", text, max);
+	}
+	return dz_cfg_parse_string_elem(parser, text, mark, key, elem);
+}
+
 static bool
 parse_port(dz_cfg_parser_t *parser, const char *text, dz_cfg_mark_t mark, const char *key,
 	   void *elem)
@@ -513,6 +547,16 @@ static const dz_cfg_field_t server_fields[] = {
 	  .min = 64 * 1024, .max = (int64_t)1 << 40, .unit_doc = "bytes", .reload = DZ_CFG_RELOAD_APPLY,
 	  .doc = "Bound of the IXFR journal of each zone; the oldest changes are dropped first, "
 		 "and a secondary that needs them falls back to AXFR." },
+	{ F("allow-query", DZ_CFG_LIST, dz_config_server_t, allow_query),
+	  COUNT(dz_config_server_t, allow_query_count), .elem_size = sizeof(char *), .max = 256,
+	  .parse_scalar = parse_prefix, .free_value = dz_cfg_free_string_elem,
+	  .format = dz_cfg_format_string_elem, .reload = DZ_CFG_RELOAD_APPLY,
+	  .type_doc = "prefix list", .default_doc = "none",
+	  .doc = "Address prefixes (ADDRESS or ADDRESS/LENGTH) that may send queries, such as "
+		 "SOA, to the DNS server, besides each zone's secondaries. A hidden primary "
+		 "answers queries only from its secondaries by default, so add 127.0.0.1 and ::1 "
+		 "here to query it from the same host. Transfers follow the secondaries' "
+		 "allow-transfer and TSIG settings instead." },
 };
 
 static const dz_cfg_schema_t server_schema = {

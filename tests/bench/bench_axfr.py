@@ -200,7 +200,8 @@ def main():
         log = os.path.join(work, "dz-serve.log")
         started = time.perf_counter()
         dz = subprocess.Popen([dz_serve, "--state", state, "--zone", ZONE, "--listen", "127.0.0.1@0",
-                               "--allow-transfer", "127.0.0.1", signed],
+                               "--allow-transfer", "127.0.0.1", "--allow-query", "127.0.0.1",
+                               signed],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(log, "w"),
                               text=True)
         line = dz.stdout.readline()

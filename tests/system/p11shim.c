@@ -10,6 +10,8 @@
  *                              a full token
  *   DZ_SHIM_REMOVE_AFTER=N     after N signatures the token is gone: calls on it
  *                              fail with CKR_DEVICE_REMOVED and no slot lists it
+ *   DZ_SHIM_EDWARDS_MAX_BITS=N CKM_EC_EDWARDS_KEY_PAIR_GEN reports curves of at most
+ *                              N bits, like an HSM with Ed25519 but not Ed448
  */
 #include "config.h"
 
@@ -26,6 +28,7 @@ static CK_FUNCTION_LIST shim;
 static bool hide_eddsa;
 static bool device_memory;
 static long remove_after = -1;
+static long edwards_max_bits = -1;
 static long signatures;
 
 static bool
@@ -77,6 +80,16 @@ shim_GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR 
 	}
 	*count = kept;
 	return CKR_OK;
+}
+
+static CK_RV
+shim_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info)
+{
+	CK_RV rv = real->C_GetMechanismInfo(slot, type, info);
+
+	if (rv == CKR_OK && type == CKM_EC_EDWARDS_KEY_PAIR_GEN && edwards_max_bits >= 0)
+		info->ulMaxKeySize = (CK_ULONG)edwards_max_bits;
+	return rv;
 }
 
 static CK_RV
@@ -136,6 +149,7 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 		shim.C_GetTokenInfo = shim_GetTokenInfo;
 		shim.C_OpenSession = shim_OpenSession;
 		shim.C_GetMechanismList = shim_GetMechanismList;
+		shim.C_GetMechanismInfo = shim_GetMechanismInfo;
 		shim.C_GenerateKeyPair = shim_GenerateKeyPair;
 		shim.C_SignInit = shim_SignInit;
 		shim.C_Sign = shim_Sign;
@@ -143,6 +157,8 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 		device_memory = getenv("DZ_SHIM_DEVICE_MEMORY") != NULL;
 		if ((value = getenv("DZ_SHIM_REMOVE_AFTER")) != NULL)
 			remove_after = atol(value);
+		if ((value = getenv("DZ_SHIM_EDWARDS_MAX_BITS")) != NULL)
+			edwards_max_bits = atol(value);
 	}
 	*list = &shim;
 	return CKR_OK;

@@ -68,6 +68,31 @@ def records_of(triples):
             for name, ttl, rdata in triples}
 
 
+def write_diff(old_path, new_path, out_path):
+    """Write the diff between two zone files for dz-serve's `diff` command.
+
+    Records are compared with their TTL, so a TTL change is a removal and an
+    addition, as IXFR has it (RFC 1995).  The new SOA is the one added SOA.
+    """
+    def lines(path):
+        # Compared as zone_records() does, written with the RDATA's own case (base64).
+        zone = dns.zone.from_file(str(path), origin=ZONE, relativize=False, check_origin=False)
+        return {(name.to_text().lower(), ttl, dns.rdatatype.to_text(rdata.rdtype),
+                 rdata.to_text().lower()):
+                f"{name.to_text()} {ttl} IN {dns.rdatatype.to_text(rdata.rdtype)} {rdata.to_text()}"
+                for name, ttl, rdata in zone.iterate_rdatas()}
+
+    old = lines(old_path)
+    new = lines(new_path)
+    with open(out_path, "w") as f:
+        for sign, mine, theirs in (("-", old, new), ("+", new, old)):
+            for key in sorted(mine.keys() - theirs.keys()):
+                if key[2] == "SOA" and sign == "-":
+                    continue
+                f.write(f"{sign}{mine[key]}\n")
+    return out_path
+
+
 def axfr_records(port, keyring=None, keyname=None):
     """Transfer example.com. from 127.0.0.1:port and return its records as zone_records() does."""
     messages = dns.query.xfr("127.0.0.1", ZONE, port=port, timeout=10, lifetime=60,
@@ -120,13 +145,30 @@ class DzServe:
                 return line.strip()
         pytest.fail(f"dz-serve printed nothing for {timeout} s\n{self.output()}")
 
-    def publish(self, path):
-        """Publish a signed zone file; return the new serial."""
-        self.proc.stdin.write(f"publish {path}\n")
+    def command(self, text, expected, timeout=60):
+        """Send one command line; return the reply line, which must start with `expected`."""
+        self.proc.stdin.write(f"{text}\n")
         self.proc.stdin.flush()
-        line = self._line(60)
-        assert line.startswith("published "), f"publish failed: {line}"
-        return int(line.split()[1])
+        line = self._line(timeout)
+        assert line.startswith(expected + " "), f"{text} failed: {line}\n{self.output()}"
+        return line
+
+    def publish(self, path):
+        """Publish a signed zone file in full; return the new serial."""
+        return int(self.command(f"publish {path}", "published").split()[1])
+
+    def diff(self, path):
+        """Commit a diff file (see write_diff) with the fast path; return the new serial."""
+        return int(self.command(f"diff {path}", "published").split()[1])
+
+    def materialize(self):
+        """Rewrite the snapshot and zone text file; return their serial."""
+        return int(self.command("materialize", "materialized").split()[1])
+
+    def status(self):
+        """Serials of the published files: a dict with serial, snapshot, text and pending."""
+        fields = self.command("status", "status").split()[1:]
+        return {fields[i]: int(fields[i + 1]) for i in range(0, len(fields), 2)}
 
     def output(self):
         self.log.flush()

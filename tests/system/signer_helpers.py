@@ -27,10 +27,10 @@ class TokenSigner:
         return ["--token", self.softhsm.label, "--pin-file", self.softhsm.pin_file,
                 "--state-dir", self.state]
 
-    def generate(self, role):
-        """Generate an ECDSA P-256 key of `role` (ksk, zsk, csk); returns its CKA_ID in hex."""
+    def generate(self, role, algorithm="ECDSAP256SHA256"):
+        """Generate a key of `role` (ksk, zsk, csk); returns its CKA_ID in hex."""
         danezone("key", "generate", "--zone", self.origin, "--role", role, "--algorithm",
-                 "ECDSAP256SHA256", *self.token_args(), env=self.softhsm.env)
+                 algorithm, *self.token_args(), env=self.softhsm.env)
         listing = danezone("key", "list", "--zone", self.origin, *self.token_args(),
                            env=self.softhsm.env).stdout
         ids = re.findall(rf"^{re.escape(self.origin)}\.\s+{role}\s+\S+\s+\d+\s+([0-9a-f]+)",

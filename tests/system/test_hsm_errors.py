@@ -105,6 +105,17 @@ def test_mechanism_not_supported(softhsm, tmp_path):
     assert "CKM_ECDSA" in err
 
 
+def test_curve_too_large_for_token(softhsm, tmp_path):
+    env = shim_env(softhsm, DZ_SHIM_EDWARDS_MAX_BITS=256)
+    err = failing(softhsm, tmp_path, "generate", "--zone", "example.com", "--role", "csk",
+                  "--algorithm", "ED448", module=P11_SHIM, env=env)
+    assert (f"token '{softhsm.label}' offers CKM_EC_EDWARDS_KEY_PAIR_GEN for curves of at "
+            "most 256 bits, so it cannot generate ED448 keys (448 bits)") in err
+    # Ed25519 fits, and the same token still makes it.
+    key(softhsm, tmp_path, "generate", "--zone", "example.com", "--role", "csk",
+        "--algorithm", "ED25519", module=P11_SHIM, env=env)
+
+
 def test_token_full(softhsm, tmp_path):
     err = failing(softhsm, tmp_path, "generate", "--zone", "example.com", "--role", "ksk",
                   "--algorithm", "ECDSAP256SHA256", module=P11_SHIM,

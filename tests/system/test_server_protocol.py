@@ -24,7 +24,7 @@ import dns.tsig
 import dns.tsigkeyring
 import pytest
 
-from conftest import run, wait_for
+from conftest import free_port, run, wait_for
 from server_helpers import (KEY_NAME, KEY_SECRET, KEY_SPEC, KEYRING, ZONE, ZoneSigner,  # noqa: F401
                             axfr_records, dz_serve, soa_serial, zone_records)
 
@@ -39,7 +39,7 @@ def signed(tmp_path):
 
 
 def start(dz_serve, zone_file, *extra):  # noqa: F811
-    return dz_serve(["--key", KEY_SPEC,
+    return dz_serve(["--key", KEY_SPEC, "--allow-query", "127.0.0.1",
                      "--key", f"hmac-sha384:k384:{SHA384_SECRET}",
                      "--key", f"hmac-sha512:k512:{SHA512_SECRET}",
                      "--allow-transfer", f"127.0.0.1 key {KEY_NAME}",
@@ -221,6 +221,10 @@ def test_notify_retried_until_acknowledged(tmp_path, signed, dz_serve):  # noqa:
         assert request.question[0].name.to_text() == ZONE
         assert request.question[0].rdtype == dns.rdatatype.SOA
         assert request.had_tsig
+        # RFC 1996 section 3.7: the new SOA in the answer section, as BIND sends it.
+        assert len(request.answer) == 1
+        assert request.answer[0].rdtype == dns.rdatatype.SOA
+        assert request.answer[0][0].serial == 1
     # Backoff: the second gap is about twice the first (300 ms, then 600 ms).
     first_gap = received[1][0] - received[0][0]
     second_gap = received[2][0] - received[1][0]
@@ -422,3 +426,36 @@ def test_tcp_pipelined_requests(tmp_path, signed, dz_serve):  # noqa: F811
     assert replies[0].answer[0][0].serial == 1
     assert replies[1].id == second.id
     assert replies[1].rcode() == dns.rcode.REFUSED
+
+
+def test_badvers_for_edns_version_1(tmp_path, signed, dz_serve):  # noqa: F811
+    server = start(dz_serve, signed.sign(1))
+    # RFC 6891 section 6.1.3: BADVERS, with an OPT RR of the version we implement.
+    query = dns.message.make_query(ZONE, "SOA")
+    query.use_edns(edns=1)
+    response = dns.query.udp(query, "127.0.0.1", port=server.port, timeout=5)
+    assert response.rcode() == dns.rcode.BADVERS
+    assert response.edns == 0
+    assert response.answer == []
+    out = dig(server.port, ZONE, "SOA", "+edns=1", "+noednsnegotiation")
+    assert "status: BADVERS" in out, out
+    # Version 0 is answered as usual.
+    response = dns.query.udp(dns.message.make_query(ZONE, "SOA", use_edns=0), "127.0.0.1",
+                             port=server.port, timeout=5)
+    assert response.rcode() == dns.rcode.NOERROR
+    assert response.answer[0][0].serial == 1
+
+
+def test_queries_only_from_secondaries_by_default(tmp_path, signed, dz_serve):  # noqa: F811
+    """Without --allow-query a hidden primary answers its secondaries' addresses only."""
+    port = free_port()
+    server = dz_serve(["--secondary", f"127.0.0.2@{port}"], signed.sign(1))
+
+    def soa_from(source):
+        query = dns.message.make_query(ZONE, "SOA")
+        return dns.query.udp(query, "127.0.0.1", port=server.port, timeout=5, source=source)
+
+    assert soa_from("127.0.0.2").rcode() == dns.rcode.NOERROR
+    assert soa_from("127.0.0.2").answer[0][0].serial == 1
+    assert soa_from("127.0.0.1").rcode() == dns.rcode.REFUSED
+    assert "refused query from 127.0.0.1" in server.output()

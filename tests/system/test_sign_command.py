@@ -38,6 +38,33 @@ def test_sign_with_registered_keys(signing, processes):
     assert_validators_accept("example.com", str(out))
 
 
+# DNSKEY algorithm numbers from the IANA registry.
+ALGORITHM_NUMBERS = {"RSASHA256": 8, "RSASHA512": 10, "ECDSAP256SHA256": 13,
+                     "ECDSAP384SHA384": 14, "ED25519": 15, "ED448": 16}
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHM_NUMBERS))
+def test_sign_with_each_algorithm(tmp_path, softhsm, algorithm):
+    state = tmp_path / "state"
+    state.mkdir()
+    zone = tmp_path / "example.com.zone"
+    zone.write_text(ZONE)
+    signer = TokenSigner(softhsm, state)
+    signer.generate("ksk", algorithm)
+    signer.generate("zsk", algorithm)
+    out = tmp_path / "signed"
+    danezone("sign", "--zone", "example.com", "--input", zone, "--output", out,
+             *token_args(softhsm, str(state)), env=softhsm.env)
+    signed = load_zone("example.com.", out)
+    dnskeys = signed.find_rdataset("example.com.", "DNSKEY")
+    assert {key.algorithm for key in dnskeys} == {ALGORITHM_NUMBERS[algorithm]}
+    rrsigs = signed.find_rdataset("example.com.", "RRSIG", "SOA")
+    assert {sig.algorithm for sig in rrsigs} == {ALGORITHM_NUMBERS[algorithm]}
+    run(["dnssec-verify", "-q", "-o", "example.com", out])
+    run(["kzonecheck", "-o", "example.com", "-d", "on", out])
+    run(["ldns-verify-zone", out])
+
+
 def test_sign_with_named_csk_key(signing):
     tmp_path, softhsm, state, zone, ksk, _zsk = signing
     out = tmp_path / "signed"

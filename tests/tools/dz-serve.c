@@ -7,29 +7,43 @@
  * Options (repeatable where it makes sense):
  *   --listen ADDR[@PORT]        UDP and TCP address (port 0 picks a free one)
  *   --key ALG:NAME:SECRET       TSIG key
- *   --secondary "ADDR@PORT [key NAME]"   gets NOTIFY on each new serial
+ *   --secondary "ADDR@PORT [key NAME]"   gets NOTIFY on each new serial, and
+ *                               may query, as the daemon configures it
  *   --allow-transfer RULE       transfer ACL rule ("127.0.0.1 key NAME")
  *   --allow-notify RULE, --allow-query RULE
  *   --tcp-clients N, --tcp-idle-ms N, --notify-retry-ms N
  *   --journal-max BYTES         journal size bound
+ *   --materialize-idle-ms N     rewrite the snapshot and zone text file on a
+ *                               background thread once no diff came for N ms
+ *                               (default 0: only on the command and at exit)
  *   --verbose                   log at debug level
  *
- * At start it recovers the state folder and publishes ZONEFILE when given
- * and its serial is not the one published.  Then it reads commands on
+ * At start it recovers the state folder, brings the snapshot and text
+ * file up to the committed serial, and publishes ZONEFILE when given and
+ * its serial is not the one published.  Then it reads commands on
  * standard input, one per line:
- *   publish FILE   publish a new version (journal entry, NOTIFY)
- *   quit           stop
- * It prints "ready PORT" once listening, "published SERIAL" after each
- * publication and "error: MESSAGE" when a command fails.
+ *   publish FILE   publish a full version (journal entry, snapshot, NOTIFY)
+ *   diff FILE      commit a diff with the fast path (journal entry, NOTIFY).
+ *                  FILE contains one RR per line, "-RR" removed and "+RR"
+ *                  added, and the added SOA is the new SOA
+ *   materialize    rewrite the snapshot and zone text file now
+ *   status         print the serials of the published files
+ *   quit           stop (after a last materialization)
+ * It prints "ready PORT" once listening, "published SERIAL in MS ms" after
+ * each publication, "materialized SERIAL in MS ms", "status serial S
+ * snapshot N text T pending P" and "error: MESSAGE" when a command fails.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -43,13 +57,41 @@
 #include "signer/server.h"
 #include "signer/wire.h"
 
+/*
+ * The background materialization.  The loop thread sets `due_ms` after
+ * each diff, and the thread materializes once the monotonic clock passes
+ * it.  Then it wakes the loop through `done_pipe`, so that the server maps
+ * the new snapshot.
+ */
+typedef struct materializer {
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop;
+	double due_ms; /* 0 when nothing is pending */
+	unsigned idle_ms;
+	int done_pipe[2];
+	struct event *done_event;
+} materializer_t;
+
 typedef struct app {
 	struct event_base *base;
 	dz_server_t *server;
 	dz_publish_target_t target;
+	materializer_t materializer;
 	char line[8192];
 	size_t line_len;
 } app_t;
+
+static double
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 typedef struct wire_rr {
 	uint8_t *data;
@@ -158,28 +200,259 @@ cleanup:
 	return result;
 }
 
+/* Convert one RR in presentation form to canonical wire form and append it to `out`. */
+static dz_result_t
+append_text_rr(const char *text, ldns_rdf *origin, dz_buf_t *out, bool *is_soa, dz_error_t *err)
+{
+	ldns_rr *rr = NULL;
+	uint8_t *wire = NULL;
+	size_t size = 0;
+	ldns_status status = ldns_rr_new_frm_str(&rr, text, 3600, origin, NULL);
+
+	if (status != LDNS_STATUS_OK)
+		return dz_error_set(err, DZ_ESYNTAX, "invalid RR '%s': %s", text,
+				    ldns_get_errorstr_by_id(status));
+	ldns_rr2canonical(rr);
+	*is_soa = ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA;
+	status = ldns_rr2wire(&wire, rr, LDNS_SECTION_ANSWER, &size);
+	ldns_rr_free(rr);
+	if (status != LDNS_STATUS_OK)
+		return dz_error_set(err, DZ_EZONE, "ldns cannot convert '%s' to wire form", text);
+	dz_result_t result = dz_buf_append(out, wire, size);
+	free(wire);
+	return result == DZ_OK ? DZ_OK : dz_error_set(err, result, "out of memory");
+}
+
+/* Commit the diff in the file at `path` with the fast path. */
+static dz_result_t
+publish_diff_file(app_t *app, const char *path, uint32_t *serial, dz_error_t *err)
+{
+	dz_result_t result = DZ_OK;
+	dz_buf_t removed, added, soa;
+	char line[65536];
+	int number = 0;
+	ldns_rdf *origin = ldns_dname_new_frm_str(app->target.zone);
+	FILE *fp = fopen(path, "r");
+
+	dz_buf_init(&removed);
+	dz_buf_init(&added);
+	dz_buf_init(&soa);
+	if (fp == NULL) {
+		result = dz_error_set(err, DZ_ENOTFOUND, "cannot open %s: %s", path, strerror(errno));
+		goto cleanup;
+	}
+	while (result == DZ_OK && fgets(line, sizeof(line), fp) != NULL) {
+		bool is_soa = false;
+		number++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0' || line[0] == ';')
+			continue;
+		if (line[0] != '-' && line[0] != '+') {
+			result = dz_error_set(err, DZ_ESYNTAX,
+					      "%s line %d: start the line with '-' (removed) or '+' "
+					      "(added)",
+					      path, number);
+			break;
+		}
+		dz_buf_t scratch;
+		dz_buf_init(&scratch);
+		result = append_text_rr(line + 1, origin, &scratch, &is_soa, err);
+		/* The old SOA comes from the journal, so a removed SOA is skipped. */
+		dz_buf_t *target = NULL;
+		if (is_soa && line[0] == '+')
+			target = &soa;
+		else if (!is_soa)
+			target = line[0] == '-' ? &removed : &added;
+		if (result == DZ_OK && target != NULL &&
+		    dz_buf_append(target, scratch.data, scratch.len) != DZ_OK)
+			result = dz_error_set(err, DZ_ENOMEM, "out of memory");
+		dz_buf_clear(&scratch);
+	}
+	if (result == DZ_OK && soa.len == 0)
+		result = dz_error_set(err, DZ_EZONE, "%s has no added SOA (\"+... SOA ...\")", path);
+	if (result == DZ_OK)
+		result = dz_publish_diff(&app->target, &removed, &added, &soa, serial, err);
+
+cleanup:
+	if (fp != NULL)
+		fclose(fp);
+	dz_buf_clear(&removed);
+	dz_buf_clear(&added);
+	dz_buf_clear(&soa);
+	ldns_rdf_deep_free(origin);
+	return result;
+}
+
+/* Schedule a background materialization `idle_ms` from now, if enabled. */
+static void
+materializer_schedule(materializer_t *m)
+{
+	if (!m->running)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->due_ms = monotonic_ms() + m->idle_ms;
+	pthread_cond_signal(&m->wake);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void *
+materializer_main(void *arg)
+{
+	app_t *app = arg;
+	materializer_t *m = &app->materializer;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->stop) {
+		if (m->due_ms == 0) {
+			pthread_cond_wait(&m->wake, &m->lock);
+			continue;
+		}
+		double now = monotonic_ms();
+		if (now < m->due_ms) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			double wait_ms = m->due_ms - now;
+			until.tv_sec += (time_t)(wait_ms / 1000);
+			until.tv_nsec += (long)((wait_ms - (double)(long)(wait_ms / 1000) * 1000) * 1e6);
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&m->wake, &m->lock, &until);
+			continue;
+		}
+		m->due_ms = 0;
+		pthread_mutex_unlock(&m->lock);
+		dz_error_t err;
+		dz_error_init(&err);
+		if (dz_publish_materialize(&app->target, NULL, &err) != DZ_OK)
+			dz_log(DZ_LOG_ERROR, "background materialization failed: %s",
+			       dz_error_message(&err));
+		char byte = 1;
+		if (write(m->done_pipe[1], &byte, 1) != 1)
+			dz_log(DZ_LOG_WARNING, "cannot wake the event loop: %s", strerror(errno));
+		pthread_mutex_lock(&m->lock);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+/* A background materialization ended: let the server map the new snapshot. */
+static void
+materializer_done(evutil_socket_t fd, short what, void *arg)
+{
+	app_t *app = arg;
+	char bytes[64];
+	dz_error_t err;
+
+	(void)what;
+	while (read(fd, bytes, sizeof(bytes)) > 0)
+		continue;
+	dz_error_init(&err);
+	if (dz_server_zone_published(app->server, app->target.zone, &err) != DZ_OK)
+		dz_log(DZ_LOG_ERROR, "cannot load the new snapshot: %s", dz_error_message(&err));
+}
+
+static bool
+materializer_start(app_t *app, unsigned idle_ms)
+{
+	materializer_t *m = &app->materializer;
+
+	m->idle_ms = idle_ms;
+	if (idle_ms == 0)
+		return true;
+	if (pipe2(m->done_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		return false;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->wake, NULL);
+	m->done_event = event_new(app->base, m->done_pipe[0], EV_READ | EV_PERSIST, materializer_done,
+				  app);
+	if (m->done_event == NULL || event_add(m->done_event, NULL) != 0 ||
+	    pthread_create(&m->thread, NULL, materializer_main, app) != 0)
+		return false;
+	m->running = true;
+	return true;
+}
+
+static void
+materializer_stop(materializer_t *m)
+{
+	if (!m->running)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->stop = true;
+	pthread_cond_signal(&m->wake);
+	pthread_mutex_unlock(&m->lock);
+	pthread_join(m->thread, NULL);
+	event_free(m->done_event);
+	close(m->done_pipe[0]);
+	close(m->done_pipe[1]);
+	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->wake);
+	m->running = false;
+}
+
+/* Materialize now and let the server map the new snapshot. */
+static dz_result_t
+materialize_now(app_t *app, uint32_t *serial, dz_error_t *err)
+{
+	dz_result_t result = dz_publish_materialize(&app->target, serial, err);
+
+	if (result == DZ_OK && app->server != NULL)
+		result = dz_server_zone_published(app->server, app->target.zone, err);
+	return result;
+}
+
 static void
 run_command(app_t *app, char *line)
 {
 	dz_error_t err;
 	uint32_t serial = 0;
+	double started = monotonic_ms();
 
 	dz_error_init(&err);
 	if (strcmp(line, "quit") == 0) {
 		event_base_loopexit(app->base, NULL);
 		return;
 	}
-	if (strncmp(line, "publish ", 8) == 0) {
-		if (publish_file(app, line + 8, &serial, &err) != DZ_OK ||
-		    dz_server_zone_published(app->server, app->target.zone, &err) != DZ_OK) {
+	if (strncmp(line, "publish ", 8) == 0 || strncmp(line, "diff ", 5) == 0) {
+		bool diff = line[0] == 'd';
+		dz_result_t result = diff ? publish_diff_file(app, line + 5, &serial, &err)
+					  : publish_file(app, line + 8, &serial, &err);
+		if (result == DZ_OK)
+			result = dz_server_zone_published(app->server, app->target.zone, &err);
+		if (result != DZ_OK) {
 			printf("error: %s\n", dz_error_message(&err));
 		} else {
-			printf("published %u\n", serial);
+			printf("published %u in %.3f ms\n", serial, monotonic_ms() - started);
+			if (diff)
+				materializer_schedule(&app->materializer);
 		}
 		fflush(stdout);
 		return;
 	}
-	printf("error: unknown command '%s'; expected 'publish FILE' or 'quit'\n", line);
+	if (strcmp(line, "materialize") == 0) {
+		if (materialize_now(app, &serial, &err) != DZ_OK)
+			printf("error: %s\n", dz_error_message(&err));
+		else
+			printf("materialized %u in %.3f ms\n", serial, monotonic_ms() - started);
+		fflush(stdout);
+		return;
+	}
+	if (strcmp(line, "status") == 0) {
+		dz_publish_status_t status;
+		if (dz_publish_status(&app->target, &status, &err) != DZ_OK)
+			printf("error: %s\n", dz_error_message(&err));
+		else
+			printf("status serial %u snapshot %u text %u pending %zu\n", status.serial,
+			       status.snapshot_serial, status.has_text ? status.text_serial : 0,
+			       status.pending_entries);
+		fflush(stdout);
+		return;
+	}
+	printf("error: unknown command '%s'; expected 'publish FILE', 'diff FILE', "
+	       "'materialize', 'status' or 'quit'\n",
+	       line);
 	fflush(stdout);
 }
 
@@ -223,7 +496,7 @@ usage(void)
 			"                [--secondary 'ADDR@PORT [key NAME]'] [--allow-transfer RULE]\n"
 			"                [--allow-notify RULE] [--allow-query RULE] [--tcp-clients N]\n"
 			"                [--tcp-idle-ms N] [--notify-retry-ms N] [--journal-max BYTES]\n"
-			"                [--verbose] [ZONEFILE]\n");
+			"                [--materialize-idle-ms N] [--verbose] [ZONEFILE]\n");
 	return 2;
 }
 
@@ -243,6 +516,7 @@ main(int argc, char **argv)
 		{ "tcp-idle-ms", required_argument, NULL, 'i' },
 		{ "notify-retry-ms", required_argument, NULL, 'r' },
 		{ "journal-max", required_argument, NULL, 'j' },
+		{ "materialize-idle-ms", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -251,6 +525,7 @@ main(int argc, char **argv)
 	const char *state = NULL;
 	const char *zone_name = NULL;
 	size_t journal_max = 0;
+	unsigned materialize_idle_ms = 0;
 	app_t app;
 	dz_error_t err;
 	int status = 1;
@@ -278,6 +553,7 @@ main(int argc, char **argv)
 		case 'i': config.tcp_idle_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'r': config.notify_retry_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'j': journal_max = strtoul(optarg, NULL, 10); break;
+		case 'm': materialize_idle_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'v': dz_log_set_level(DZ_LOG_DEBUG); break;
 		default: return usage();
 		}
@@ -291,9 +567,17 @@ main(int argc, char **argv)
 	if (dz_mkdir_p(state, 0755, &err) != DZ_OK ||
 	    dz_server_config_add_zone(&config, zone_name, state, &zone, &err) != DZ_OK)
 		goto fail;
-	for (size_t i = 0; i < n_secondaries; i++)
+	for (size_t i = 0; i < n_secondaries; i++) {
 		if (dz_server_zone_add_secondary(zone, secondaries[i], &err) != DZ_OK)
 			goto fail;
+		/* Secondaries may query, as dz_server_config_from_config() allows them. */
+		char host[DZ_SERVER_ADDRESS_TEXT_MAX];
+		dz_server_address_format((const struct sockaddr *)&zone->secondaries[i].address.address,
+					 host, sizeof(host));
+		host[strcspn(host, "#")] = '\0';
+		if (dz_acl_add(&zone->query_acl, host, &err) != DZ_OK)
+			goto fail;
+	}
 	for (size_t i = 0; i < n_transfer; i++)
 		if (dz_acl_add(&zone->transfer_acl, transfer[i], &err) != DZ_OK)
 			goto fail;
@@ -311,12 +595,18 @@ main(int argc, char **argv)
 	if (recovered != DZ_OK && recovered != DZ_ENOTFOUND)
 		goto fail;
 	dz_error_init(&err);
+	if (recovered == DZ_OK && dz_publish_materialize(&app.target, NULL, &err) != DZ_OK)
+		goto fail;
 
 	app.base = event_base_new();
 	if (app.base == NULL)
 		goto cleanup;
 	if (dz_server_create(app.base, &config, dz_clock_system(), &app.server, &err) != DZ_OK)
 		goto fail;
+	if (!materializer_start(&app, materialize_idle_ms)) {
+		dz_error_set(&err, DZ_EIO, "cannot start the materialization thread");
+		goto fail;
+	}
 	if (optind < argc) {
 		uint32_t serial = 0;
 		if (publish_file(&app, argv[optind], &serial, &err) != DZ_OK &&
@@ -342,6 +632,11 @@ main(int argc, char **argv)
 	event_free(input);
 	event_free(term);
 	event_free(intr);
+	materializer_stop(&app.materializer);
+	/* The text file is current when the driver stops, as the daemon leaves it. */
+	dz_result_t materialized = dz_publish_materialize(&app.target, NULL, &err);
+	if (materialized != DZ_OK && materialized != DZ_ENOTFOUND)
+		goto fail;
 	dz_log(DZ_LOG_NOTICE, "stopped");
 	status = 0;
 	goto cleanup;
@@ -349,6 +644,7 @@ main(int argc, char **argv)
 fail:
 	fprintf(stderr, "dz-serve: %s\n", dz_error_message(&err));
 cleanup:
+	materializer_stop(&app.materializer);
 	dz_server_destroy(app.server);
 	if (app.base != NULL)
 		event_base_free(app.base);

@@ -11,7 +11,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +164,7 @@ process_service_splits_batches(void **state)
 	if (dz_sign_service_create_processes(&t->fixture->config, 2, &service, &err) != DZ_OK)
 		fail_msg("%s", err.message);
 	assert_int_equal(dz_sign_service_parallelism(service), 2);
+	fixture_capture_log();
 	fill_requests(t, requests, data, BATCH, 7);
 	assert_int_equal(dz_sign_service_sign(service, requests, BATCH, &err), DZ_OK);
 	assert_all_verify(t, requests, BATCH);
@@ -186,6 +189,10 @@ process_service_splits_batches(void **state)
 		assert_int_equal(requests[i].result, i == 5 ? DZ_EHSM_KEY : DZ_OK);
 
 	dz_sign_service_destroy(service);
+	/* The signer processes ended cleanly, LeakSanitizer included. */
+	assert_null(strstr(fixture_log, "exited with status"));
+	assert_null(strstr(fixture_log, "ended by signal"));
+	assert_null(strstr(fixture_log, "stopped answering"));
 	free(jobs);
 	free(data);
 	free(requests);
@@ -208,6 +215,81 @@ process_service_wrong_pin_fails_once(void **state)
 	assert_non_null(strstr(err.message, "signer process 1: login to token"));
 	assert_non_null(strstr(err.message, "wrong PIN"));
 	assert_null(strstr(err.message, "000000"));
+}
+
+/* Pids of this process's children, from /proc; returns how many were found. */
+static size_t
+child_pids(pid_t *pids, size_t max)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *entry;
+	size_t count = 0;
+
+	assert_non_null(proc);
+	while ((entry = readdir(proc)) != NULL && count < max) {
+		char path[300], text[512];
+		long ppid = 0;
+		snprintf(path, sizeof(path), "/proc/%s/stat", entry->d_name);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		size_t n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+		text[n] = '\0';
+		/* The field after the parenthesised command name is the state, then the ppid. */
+		char *close = strrchr(text, ')');
+		if (close != NULL && sscanf(close + 2, "%*c %ld", &ppid) == 1 && ppid == getpid())
+			pids[count++] = (pid_t)atol(entry->d_name);
+	}
+	closedir(proc);
+	return count;
+}
+
+/* Wait until the log contains `text`, for at most 30 s. */
+static void
+wait_for_log(const char *text)
+{
+	for (int i = 0; i < 3000 && strstr(fixture_log, text) == NULL; i++)
+		usleep(10000);
+	assert_non_null(strstr(fixture_log, text));
+}
+
+static void
+dead_signer_process_is_bypassed(void **state)
+{
+	service_test_t *t = *state;
+	dz_sign_service_t *service = NULL;
+	dz_sign_request_t requests[20];
+	char data[20][48];
+	pid_t pids[4];
+	dz_error_t err;
+
+	t->fixture->config.sessions = 1;
+	dz_error_init(&err);
+	if (dz_sign_service_create_processes(&t->fixture->config, 2, &service, &err) != DZ_OK)
+		fail_msg("%s", err.message);
+	assert_int_equal(child_pids(pids, 4), 2);
+	fixture_capture_log();
+
+	/* One process dies: the other signs everything. */
+	assert_int_equal(kill(pids[0], SIGKILL), 0);
+	wait_for_log("stopped answering");
+	fill_requests(t, requests, data, 20, 3);
+	assert_int_equal(dz_sign_service_sign(service, requests, 20, &err), DZ_OK);
+	assert_all_verify(t, requests, 20);
+
+	/* Both dead: requests fail with a message, nothing hangs. */
+	assert_int_equal(kill(pids[1], SIGKILL), 0);
+	for (int i = 0; i < 3000 && strstr(strstr(fixture_log, "stopped answering") + 1,
+					   "stopped answering") == NULL; i++)
+		usleep(10000);
+	fill_requests(t, requests, data, 20, 4);
+	assert_int_equal(dz_sign_service_sign(service, requests, 20, &err), DZ_EHSM_SESSION);
+	assert_non_null(strstr(err.message, "no signer process is running"));
+	for (size_t i = 0; i < 20; i++)
+		assert_int_equal(requests[i].result, DZ_EHSM_SESSION);
+	dz_sign_service_destroy(service);
+	assert_non_null(strstr(fixture_log, "ended by signal 9"));
 }
 
 /* Serve one connection in a thread, as a signer process does. */
@@ -284,6 +366,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(process_service_splits_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(process_service_wrong_pin_fails_once, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(dead_signer_process_is_bypassed, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_request_ends_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(wrong_magic_ends_connection, setup, teardown),
 	};

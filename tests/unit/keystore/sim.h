@@ -1,8 +1,8 @@
 /*
- * sim.h -- a zone run on a simulated clock: the key manager, a simulated
- * signer that publishes zone versions from the key set, a simulated
- * parent with configurable behaviour, an operator or a poller that
- * observes the parent, and a recorder that feeds the oracle.
+ * sim.h -- a zone run on a simulated clock. It joins the key manager, a
+ * simulated signer that publishes zone versions from the key set and a
+ * simulated parent with configurable behaviour. An operator or a poller
+ * observes the parent, and a recorder feeds the oracle.
  *
  * The simulated signer re-signs gradually: a data RRset keeps its RRSIGs
  * until they are due for refresh (remaining validity <= refresh), except

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "common/policy.h"
+#include "keystore/simulate.h"
 #include "sim.h"
 #include "steps.h"
 
@@ -406,6 +407,69 @@ scenario_going_insecure(void **state)
 	dz_policy_clear(&insecure);
 }
 
+typedef struct plan_log {
+	char text[8192];
+	size_t used;
+} plan_log_t;
+
+static void
+log_event(const dz_key_plan_event_t *e, void *ctx)
+{
+	plan_log_t *log = ctx;
+	if (e->kind != DZ_PLAN_TRANSITION || e->key->role != DZ_ROLE_ZSK)
+		return;
+	int n = snprintf(log->text + log->used, sizeof(log->text) - log->used,
+			 "%lldh #%u %s %s>%s\n", (long long)((e->time - T0) / H), e->key->number,
+			 dz_key_record_label(e->record), dz_key_state_letter(e->from),
+			 dz_key_state_letter(e->to));
+	if (n > 0 && (size_t)n < sizeof(log->text) - log->used)
+		log->used += (size_t)n;
+}
+
+static void
+check_plan(bool full_resign, const char *const *expected, size_t count)
+{
+	dz_policy_t p;
+	dz_keyring_t ring;
+	plan_log_t log = { .used = 0 };
+	dz_error_t err;
+
+	policy_a(&p);
+	p.standby_keys = 0;
+	dz_keyring_init(&ring, "example.com.");
+	dz_error_init(&err);
+	assert_int_equal(dz_key_simulate(&ring, &p, 3600, T0, T0 + 1500 * H, full_resign,
+					 log_event, &log, &err),
+			 DZ_OK);
+	for (size_t i = 0; i < count; i++) {
+		if (strstr(log.text, expected[i]) == NULL)
+			fail_msg("missing '%s' in the plan:\n%s", expected[i], log.text);
+	}
+	assert_null(strstr(log.text, "693h"));
+	dz_keyring_clear(&ring);
+	dz_policy_clear(&p);
+}
+
+/* The rollover plan runs the same engine: Policy A's ZSK steps at the same hours. */
+static void
+plan_simulation_matches_policy_a(void **state)
+{
+	(void)state;
+	/* Key 2 is the first ZSK, key 3 its successor, key 4 the next. */
+	static const char *const gradual[] = {
+		"694h #3 DNSKEY H>R", "720h #3 DNSKEY R>O", "720h #3 ZRRSIG H>R",
+		"720h #2 ZRRSIG O>U", "961h #3 ZRRSIG R>O", "961h #2 ZRRSIG U>H",
+		"961h #2 DNSKEY O>U", "963h #2 DNSKEY U>H", "1414h #4 DNSKEY H>R",
+	};
+	check_plan(false, gradual, sizeof(gradual) / sizeof(gradual[0]));
+	/* With full re-signs (variant A'), the initial signing ends at 25h and step 3 at 793h. */
+	static const char *const full[] = {
+		"25h #2 ZRRSIG R>O", "694h #3 DNSKEY H>R", "793h #3 ZRRSIG R>O",
+		"795h #2 DNSKEY U>H", "1414h #4 DNSKEY H>R",
+	};
+	check_plan(true, full, sizeof(full) / sizeof(full[0]));
+}
+
 int
 main(void)
 {
@@ -423,6 +487,7 @@ main(void)
 		cmocka_unit_test(scenario_e_algorithm_bind_order),
 		cmocka_unit_test(scenario_ksk_double_ds),
 		cmocka_unit_test(scenario_going_insecure),
+		cmocka_unit_test(plan_simulation_matches_policy_a),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

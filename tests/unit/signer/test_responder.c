@@ -160,6 +160,96 @@ reply_soa_serial(struct fixture *f, const dz_response_t *response)
 	return serial;
 }
 
+/* Commit the diff that replaces `old_rr` by `new_rr` with the fast path. */
+static void
+publish_diff(struct fixture *f, const char *old_rr, const char *new_rr, const char *serial)
+{
+	dz_buf_t removed, added, soa;
+	char text[256];
+
+	dz_buf_init(&removed);
+	dz_buf_init(&added);
+	dz_buf_init(&soa);
+	rr_text_append(&removed, old_rr);
+	rr_text_append(&added, new_rr);
+	snprintf(text, sizeof(text),
+		 "example.com. 3600 IN SOA ns1.example.com. hostmaster.example.com. %s 7200 3600 "
+		 "1209600 300",
+		 serial);
+	rr_text_append(&soa, text);
+	assert_int_equal(dz_publish_diff(&f->target, &removed, &added, &soa, NULL, NULL), DZ_OK);
+	dz_buf_clear(&removed);
+	dz_buf_clear(&added);
+	dz_buf_clear(&soa);
+}
+
+/* Start an AXFR over TCP from 127.0.0.1. */
+static dz_response_t
+axfr_start(struct fixture *f)
+{
+	ldns_pkt *query = NULL;
+	uint8_t *wire = NULL;
+	size_t wire_len = 0;
+	struct sockaddr_in source = { .sin_family = AF_INET };
+	dz_response_t response;
+
+	source.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(ldns_pkt_query_new_frm_str(&query, "example.com.", LDNS_RR_TYPE_AXFR,
+						    LDNS_RR_CLASS_IN, 0),
+			 LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt2wire(&wire, query, &wire_len), LDNS_STATUS_OK);
+	dz_responder_handle(f->responder, DZ_TRANSPORT_TCP, (struct sockaddr *)&source, wire,
+			    wire_len, 1700000000, f->out, sizeof(f->out), &response);
+	assert_int_equal(response.kind, DZ_RESPONSE_TRANSFER);
+	free(wire);
+	ldns_pkt_free(query);
+	return response;
+}
+
+/*
+ * Run `transfer` to its end (and free it) and check that its answer RRs
+ * are `texts` in order, followed by the first (the SOA) again, as RFC 5936
+ * section 2.2 has it.
+ */
+static void
+expect_transfer(struct fixture *f, dz_transfer_t *transfer, const char *const *texts)
+{
+	size_t expected_count = 0;
+	size_t got = 0;
+	bool done = false;
+
+	while (texts[expected_count] != NULL)
+		expected_count++;
+	while (!done) {
+		size_t len = 0;
+		ldns_pkt *message = NULL;
+		assert_int_equal(dz_transfer_next(transfer, f->out, DZ_WIRE_MESSAGE_MAX, &len, &done,
+						  1700000000),
+				 DZ_OK);
+		assert_int_equal(ldns_wire2pkt(&message, f->out, len), LDNS_STATUS_OK);
+		ldns_rr_list *answer = ldns_pkt_answer(message);
+		for (size_t i = 0; i < ldns_rr_list_rr_count(answer); i++, got++) {
+			ldns_rr *expected = NULL;
+			const char *text = texts[got < expected_count ? got : 0];
+			assert_true(got <= expected_count);
+			assert_int_equal(ldns_rr_new_frm_str(&expected, text, 0, NULL, NULL),
+					 LDNS_STATUS_OK);
+			assert_int_equal(ldns_rr_compare(expected, ldns_rr_list_rr(answer, i)), 0);
+			assert_int_equal(ldns_rr_ttl(expected), ldns_rr_ttl(ldns_rr_list_rr(answer, i)));
+			ldns_rr_free(expected);
+		}
+		ldns_pkt_free(message);
+	}
+	assert_int_equal(got, expected_count + 1);
+	dz_transfer_destroy(transfer);
+}
+
+static void
+expect_axfr(struct fixture *f, const char *const *texts)
+{
+	expect_transfer(f, axfr_start(f).transfer, texts);
+}
+
 static void
 responder_ixfr_chains_entries(void **state)
 {
@@ -182,7 +272,7 @@ responder_ixfr_chains_entries(void **state)
 }
 
 static void
-responder_ignores_uncommitted_entry(void **state)
+responder_serves_journal_ahead_of_snapshot(void **state)
 {
 	struct fixture *f = *state;
 	uint32_t serials[16];
@@ -190,19 +280,135 @@ responder_ignores_uncommitted_entry(void **state)
 
 	publish(f, version1, DZ_OK);
 	publish(f, version2, DZ_OK);
-	/* A publication stopped between the journal and the snapshot step. */
+	/* A publication stopped after its journal entry was committed, before the snapshot. */
 	dz_publish_set_fault(crash_before_snapshot, NULL);
 	publish(f, version3, DZ_ECANCELED);
 	dz_publish_set_fault(NULL, NULL);
 
 	assert_int_equal(dz_responder_load_zone(f->responder, 0, &serial, NULL), DZ_OK);
+	assert_int_equal(serial, 3);
+	assert_int_equal(ixfr_soa_serials(f, 1, serials, 16), 6);
+	assert_int_equal(serials[0], 3);
+	assert_int_equal(serials[5], 3);
+	expect_axfr(f, version3);
+}
+
+/* Send a UDP query of `type` with EDNS `edns_version` (-1 for none) from 127.0.0.1; return the reply. */
+static ldns_pkt *
+udp_query(struct fixture *f, ldns_rr_type type, int edns_version)
+{
+	ldns_pkt *query = NULL;
+	ldns_pkt *reply = NULL;
+	uint8_t *wire = NULL;
+	size_t wire_len = 0;
+	struct sockaddr_in source = { .sin_family = AF_INET };
+	dz_response_t response;
+
+	source.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(ldns_pkt_query_new_frm_str(&query, "example.com.", type, LDNS_RR_CLASS_IN,
+						    0),
+			 LDNS_STATUS_OK);
+	if (edns_version >= 0) {
+		ldns_pkt_set_edns_udp_size(query, 1232);
+		ldns_pkt_set_edns_version(query, (uint8_t)edns_version);
+		/* ldns adds an OPT RR only when some EDNS field is set; the size is. */
+	}
+	assert_int_equal(ldns_pkt2wire(&wire, query, &wire_len), LDNS_STATUS_OK);
+	dz_responder_handle(f->responder, DZ_TRANSPORT_UDP, (struct sockaddr *)&source, wire,
+			    wire_len, 1700000000, f->out, sizeof(f->out), &response);
+	assert_int_equal(response.kind, DZ_RESPONSE_REPLY);
+	assert_int_equal(ldns_wire2pkt(&reply, f->out, response.reply_len), LDNS_STATUS_OK);
+	free(wire);
+	ldns_pkt_free(query);
+	return reply;
+}
+
+static uint32_t
+answer_soa_serial(const ldns_pkt *reply)
+{
+	ldns_rr_list *answer = ldns_pkt_answer(reply);
+
+	assert_int_equal(ldns_rr_list_rr_count(answer), 1);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(answer, 0)), LDNS_RR_TYPE_SOA);
+	return ldns_rdf2native_int32(ldns_rr_rdf(ldns_rr_list_rr(answer, 0), 2));
+}
+
+static void
+responder_axfr_merges_diffs(void **state)
+{
+	struct fixture *f = *state;
+	dz_server_zone_config_t *zone = &f->config.zones[0];
+	uint32_t serial = 0;
+
+	assert_int_equal(dz_acl_add(&zone->query_acl, "127.0.0.1", NULL), DZ_OK);
+	publish(f, version1, DZ_OK);
+	assert_int_equal(dz_responder_load_zone(f->responder, 0, &serial, NULL), DZ_OK);
+	assert_int_equal(serial, 1);
+
+	publish_diff(f, A(1), A(2), "2");
+	assert_int_equal(dz_responder_load_zone(f->responder, 0, &serial, NULL), DZ_OK);
 	assert_int_equal(serial, 2);
-	/* The journal already ends at 3, but the served version is 2. */
-	assert_int_equal(ixfr_soa_serials(f, 1, serials, 16), 4);
-	assert_int_equal(serials[0], 2);
-	assert_int_equal(serials[1], 1);
-	assert_int_equal(serials[2], 2);
-	assert_int_equal(serials[3], 2);
+	ldns_pkt *reply = udp_query(f, LDNS_RR_TYPE_SOA, -1);
+	assert_int_equal(answer_soa_serial(reply), 2);
+	ldns_pkt_free(reply);
+
+	/* A transfer keeps the version it started with while a newer one loads. */
+	dz_response_t started = axfr_start(f);
+	publish_diff(f, A(2), A(3), "3");
+	assert_int_equal(dz_responder_load_zone(f->responder, 0, &serial, NULL), DZ_OK);
+	assert_int_equal(serial, 3);
+	expect_transfer(f, started.transfer, version2);
+	expect_axfr(f, version3);
+
+	/* Neither snapshot nor text file changed: the version came from the journal. */
+	uint32_t text_serial = 0;
+	assert_int_equal(dz_snapshot_text_serial(f->target.text_path, &text_serial, NULL), DZ_OK);
+	assert_int_equal(text_serial, 1);
+}
+
+static void
+responder_badvers_for_edns1(void **state)
+{
+	struct fixture *f = *state;
+	dz_server_zone_config_t *zone = &f->config.zones[0];
+
+	assert_int_equal(dz_acl_add(&zone->query_acl, "127.0.0.1", NULL), DZ_OK);
+	publish(f, version1, DZ_OK);
+	assert_int_equal(dz_responder_load_zone(f->responder, 0, NULL, NULL), DZ_OK);
+
+	/* RFC 6891 section 6.1.3: BADVERS (16) is 0 in the header and 1 in the OPT RR. */
+	ldns_pkt *reply = udp_query(f, LDNS_RR_TYPE_SOA, 1);
+	assert_int_equal(ldns_pkt_get_rcode(reply), 0);
+	assert_int_equal(ldns_pkt_edns_extended_rcode(reply), 1);
+	assert_int_equal(ldns_pkt_edns_version(reply), 0);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(reply)), 0);
+	ldns_pkt_free(reply);
+
+	reply = udp_query(f, LDNS_RR_TYPE_SOA, 0);
+	assert_int_equal(ldns_pkt_get_rcode(reply), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_edns_extended_rcode(reply), 0);
+	assert_int_equal(answer_soa_serial(reply), 1);
+	ldns_pkt_free(reply);
+}
+
+static void
+responder_empty_query_acl_refuses(void **state)
+{
+	struct fixture *f = *state;
+	dz_server_zone_config_t *zone = &f->config.zones[0];
+
+	publish(f, version1, DZ_OK);
+	assert_int_equal(dz_responder_load_zone(f->responder, 0, NULL, NULL), DZ_OK);
+	ldns_pkt *reply = udp_query(f, LDNS_RR_TYPE_SOA, -1);
+	assert_int_equal(ldns_pkt_get_rcode(reply), LDNS_RCODE_REFUSED);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(reply)), 0);
+	ldns_pkt_free(reply);
+
+	assert_int_equal(dz_acl_add(&zone->query_acl, "127.0.0.0/8", NULL), DZ_OK);
+	reply = udp_query(f, LDNS_RR_TYPE_SOA, -1);
+	assert_int_equal(ldns_pkt_get_rcode(reply), LDNS_RCODE_NOERROR);
+	assert_int_equal(answer_soa_serial(reply), 1);
+	ldns_pkt_free(reply);
 }
 
 /*
@@ -241,7 +447,11 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(responder_ixfr_chains_entries, setup, teardown),
-		cmocka_unit_test_setup_teardown(responder_ignores_uncommitted_entry, setup, teardown),
+		cmocka_unit_test_setup_teardown(responder_serves_journal_ahead_of_snapshot, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(responder_axfr_merges_diffs, setup, teardown),
+		cmocka_unit_test_setup_teardown(responder_badvers_for_edns1, setup, teardown),
+		cmocka_unit_test_setup_teardown(responder_empty_query_acl_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(responder_ixfr_serial_comparison, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

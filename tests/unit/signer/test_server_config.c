@@ -56,6 +56,7 @@ server_config_maps_yaml(void **state)
 		 "  listen: [127.0.0.1@5353]\n"
 		 "  tcp-max-connections: 7\n"
 		 "  tcp-idle-timeout: 3s\n"
+		 "  allow-query: [203.0.113.0/24, \"2001:db8::1\"]\n"
 		 "tsig:\n"
 		 "  xfr.example.net:\n"
 		 "    algorithm: hmac-sha384\n"
@@ -110,6 +111,18 @@ server_config_maps_yaml(void **state)
 	assert_false(dz_acl_allows(&zone->transfer_acl, (struct sockaddr *)&ns1, NULL));
 	assert_true(dz_acl_allows(&zone->transfer_acl, (struct sockaddr *)&ns2, NULL));
 	assert_false(dz_acl_allows(&zone->transfer_acl, (struct sockaddr *)&other, key));
+	/* Queries: both secondaries, signed or not, and the allow-query prefixes; nobody else. */
+	struct sockaddr_storage listed = v4("203.0.113.77");
+	assert_true(dz_acl_allows(&zone->query_acl, (struct sockaddr *)&ns1, NULL));
+	assert_true(dz_acl_allows(&zone->query_acl, (struct sockaddr *)&ns1, key));
+	assert_true(dz_acl_allows(&zone->query_acl, (struct sockaddr *)&ns2, NULL));
+	assert_true(dz_acl_allows(&zone->query_acl, (struct sockaddr *)&listed, NULL));
+	assert_false(dz_acl_allows(&zone->query_acl, (struct sockaddr *)&other, NULL));
+	struct sockaddr_in6 six = { .sin6_family = AF_INET6 };
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", &six.sin6_addr), 1);
+	assert_true(dz_acl_allows(&zone->query_acl, (struct sockaddr *)&six, NULL));
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::2", &six.sin6_addr), 1);
+	assert_false(dz_acl_allows(&zone->query_acl, (struct sockaddr *)&six, NULL));
 
 	dz_server_config_clear(&server);
 	dz_config_destroy(config);

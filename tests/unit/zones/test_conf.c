@@ -253,6 +253,33 @@ conf_wrong_type_and_range(void **state)
 }
 
 static void
+conf_allow_query_prefixes_checked(void **state)
+{
+	fixture_t *f = *state;
+
+	assert_int_equal(load(f, "server:\n"
+				 "  allow-query: [192.0.2.0/33, \"2001:db8::/129\", example.net, "
+				 "\"10.0.0.0/8\", \"::1\"]\n"
+				 "zones: []\n"),
+			 DZ_ECONFIG);
+	assert_diag(f, "2:17: error: server.allow-query[0]: invalid prefix length in "
+		       "'192.0.2.0/33'; give 0 to 32");
+	assert_diag(f, "2:31: error: server.allow-query[1]: invalid prefix length in "
+		       "'2001:db8::/129'; give 0 to 128");
+	assert_diag(f, "2:49: error: server.allow-query[2]: invalid address 'example.net'; write "
+		       "an IPv4 or IPv6 address, with /LENGTH for a prefix");
+	assert_int_equal(f->diags.errors, 3);
+
+	assert_int_equal(load(f, "server:\n"
+				 "  allow-query: [\"10.0.0.0/8\", \"::1\"]\n"
+				 "zones: []\n"),
+			 DZ_OK);
+	assert_int_equal(f->config->server.allow_query_count, 2);
+	assert_string_equal(f->config->server.allow_query[0], "10.0.0.0/8");
+	assert_string_equal(f->config->server.allow_query[1], "::1");
+}
+
+static void
 conf_duplicate_zone_names_line(void **state)
 {
 	fixture_t *f = *state;
@@ -530,6 +557,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(conf_policy_values_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(conf_unknown_key_suggests_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(conf_wrong_type_and_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(conf_allow_query_prefixes_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(conf_duplicate_zone_names_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(conf_host_outside_zone, setup, teardown),
 		cmocka_unit_test_setup_teardown(conf_missing_file_named, setup, teardown),
