@@ -80,14 +80,14 @@ load_file(const dz_sign_job_t *job, const char *path, bool signed_input, dz_zone
 static bool
 is_snapshot_file(const char *path)
 {
-	static const char magic[8] = "DZSNAP01";
 	char head[8];
 	FILE *fp = fopen(path, "rb");
 	bool found;
 
 	if (fp == NULL)
 		return false;
-	found = fread(head, 1, sizeof(head), fp) == sizeof(head) && memcmp(head, magic, 8) == 0;
+	found = fread(head, 1, sizeof(head), fp) == sizeof(head) &&
+		memcmp(head, DZ_SNAPSHOT_MAGIC, sizeof(head)) == 0;
 	fclose(fp);
 	return found;
 }
@@ -105,13 +105,13 @@ same_signers(const dz_snapshot_load_t *info, const dz_keyset_t *keys)
 	for (size_t k = 0; k < keys->count; k++) {
 		const dz_zone_key_t *key = &keys->keys[k];
 		for (int key_rrsets = 0; key_rrsets <= 1; key_rrsets++) {
-			bool wanted = key_rrsets ? key->sign_keys : key->sign_zone;
+			bool signs = key_rrsets ? key->sign_keys : key->sign_zone;
 			bool found = false;
 			for (size_t i = 0; i < info->signer_count && !found; i++)
 				found = info->signers[i].algorithm == key->algorithm &&
 					info->signers[i].key_tag == key->key_tag &&
 					info->signers[i].key_rrsets == (bool)key_rrsets;
-			if (wanted && !found)
+			if (signs && !found)
 				return false;
 		}
 	}

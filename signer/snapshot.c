@@ -14,7 +14,7 @@
 #include "signer/print.h"
 #include "signer/snapshot.h"
 
-static const uint8_t snapshot_magic[8] = { 'D', 'Z', 'S', 'N', 'A', 'P', '0', '1' };
+static const uint8_t snapshot_magic[8] = DZ_SNAPSHOT_MAGIC;
 
 struct dz_snapshot_writer {
 	dz_atomic_file_t snapshot;

@@ -39,6 +39,8 @@
 #include "signer/wire.h"
 
 #define DZ_SNAPSHOT_HEADER_SIZE 320
+/* The first 8 bytes of a snapshot. */
+#define DZ_SNAPSHOT_MAGIC "DZSNAP01"
 #define DZ_SNAPSHOT_VERSION 1
 
 /* First line of a zone text file written with a snapshot; ORIGIN and serial follow. */
