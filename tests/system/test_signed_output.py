@@ -197,13 +197,17 @@ def test_validation_error_names_file_and_line(tmp_path, signer):
     assert not out.exists()
 
 
-def test_switch_nsec_to_nsec3_in_one_version(tmp_path, zone_file, signer):
+@pytest.mark.parametrize("previous", ["zone file", "snapshot"])
+def test_switch_nsec_to_nsec3_in_one_version(tmp_path, zone_file, signer, previous):
     first = tmp_path / "v1"
+    first_snapshot = tmp_path / "v1.snapshot"
     second = tmp_path / "v2"
     ixfr = tmp_path / "v2.ixfr"
-    split_keys(signer).sign(zone_file, first, "--denial", "nsec")
-    report = parse_stats(signer.sign(zone_file, second, "--previous", first, "--ixfr-out", ixfr,
-                                     "--denial", "nsec3").stdout)
+    split_keys(signer).sign(zone_file, first, "--denial", "nsec", "--snapshot-out", first_snapshot)
+    report = parse_stats(signer.sign(zone_file, second, "--previous",
+                                     first if previous == "zone file" else first_snapshot,
+                                     "--ixfr-out", ixfr, "--denial", "nsec3").stdout)
+    assert report["previous_snapshot"] == ("1" if previous == "snapshot" else "0")
     assert_validators_accept("example.com", str(second))
     zone = load_zone("example.com.", second)
     assert nsec_owners(zone) == []
@@ -219,6 +223,22 @@ def test_switch_nsec_to_nsec3_in_one_version(tmp_path, zone_file, signer):
     assert dns.rdatatype.NSEC3 not in removed
     # Data RRsets keep their signatures: only the chain, NSEC3PARAM and the SOA are new.
     assert int(report["rrsigs_created"]) == len(NSEC3_NAMES) + 2
+
+
+def test_snapshot_previous_with_changed_source(tmp_path, zone_file, signer):
+    first = tmp_path / "v1"
+    first_snapshot = tmp_path / "v1.snapshot"
+    second = tmp_path / "v2"
+    split_keys(signer).sign(zone_file, first, "--snapshot-out", first_snapshot)
+    changed = tmp_path / "changed.zone"
+    changed.write_text(ZONE.replace("Mail     A   192.0.2.25", "Mail     A   192.0.2.26"))
+    report = parse_stats(signer.sign(changed, second, "--previous", first_snapshot).stdout)
+    assert report["previous_reused"] == "1"
+    # The A RRset of mail and the SOA.
+    assert report["rrsigs_created"] == "2"
+    assert_validators_accept("example.com", str(second))
+    zone = load_zone("example.com.", second)
+    assert [r.address for r in zone.find_rdataset("mail.example.com.", "A")] == ["192.0.2.26"]
 
 
 def test_serial_policy_datecounter(tmp_path, zone_file, signer):
