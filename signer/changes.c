@@ -251,7 +251,8 @@ dz_changes_finish(dz_changes_t *changes, dz_buf_t *ixfr, dz_changes_summary_t *s
 
 	memset(&d, 0, sizeof(d));
 	dz_buf_init(&current);
-	qsort(changes->items, changes->count, sizeof(*changes->items), compare_saved);
+	if (changes->count > 1)
+		qsort(changes->items, changes->count, sizeof(*changes->items), compare_saved);
 	for (size_t i = 0; i < changes->count && result == DZ_OK; i++) {
 		saved_owner_t *item = changes->items[i];
 

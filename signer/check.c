@@ -1,9 +1,12 @@
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "signer/check.h"
@@ -18,9 +21,11 @@ typedef struct checker {
 	const dz_zone_t *zone;
 	const dz_denial_config_t *denial;
 	dz_time_t now;
-	bool algorithms[256];
+	uint8_t algorithms[256];   /* algorithms of the DNSKEY RRset, each once */
+	size_t algorithm_count;
 	bool secure;
 	size_t problems;
+	atomic_size_t *logged; /* problems logged, shared by the threads of one check */
 	dz_error_t *err;
 	uint8_t *buf;
 } checker_t;
@@ -37,7 +42,7 @@ fail(checker_t *c, const char *fmt, ...)
 	if (c->problems == 0)
 		dz_error_set(c->err, DZ_EVERIFY, "zone %s: self-check failed: %s", c->zone->origin_text,
 			     message);
-	if (c->problems < MAX_LOGGED)
+	if (atomic_fetch_add(c->logged, 1) < MAX_LOGGED)
 		dz_log_zone(DZ_LOG_ERROR, c->zone->origin_text, "self-check: %s", message);
 	c->problems++;
 }
@@ -59,8 +64,8 @@ check_sigs(checker_t *c, const uint8_t *key, size_t key_len, const dz_rrset_t *r
 {
 	char name[DZ_NAME_TEXT_MAX];
 	char type_text[16];
-	bool found[256] = { false };
-	uint8_t labels = dz_rrsig_labels(key, key_len);
+	bool found[256];
+	uint8_t labels;
 	dz_rdata_iter_t it;
 	const uint8_t *rdata;
 	uint16_t len;
@@ -72,6 +77,9 @@ check_sigs(checker_t *c, const uint8_t *key, size_t key_len, const dz_rrset_t *r
 			     rrset->sigs->count);
 		return;
 	}
+	labels = dz_rrsig_labels(key, key_len);
+	for (size_t i = 0; i < c->algorithm_count; i++)
+		found[c->algorithms[i]] = false;
 	if (rrset->sigs != NULL) {
 		dz_rdata_iter_init(&it, rrset->sigs->data, rrset->sigs->len);
 		while (dz_rdata_iter_next(&it, &rdata, &len)) {
@@ -85,11 +93,11 @@ check_sigs(checker_t *c, const uint8_t *key, size_t key_len, const dz_rrset_t *r
 			found[f.algorithm] = true;
 		}
 	}
-	for (unsigned alg = 0; alg < 256; alg++) {
-		if (c->algorithms[alg] && !found[alg])
+	for (size_t i = 0; i < c->algorithm_count; i++) {
+		if (!found[c->algorithms[i]])
 			fail(c, "%s %s has no valid signature of algorithm %u",
 			     dz_name_key_to_text(key, key_len, name), dz_type_name(rrset->type, type_text),
-			     alg);
+			     c->algorithms[i]);
 	}
 }
 
@@ -113,6 +121,13 @@ check_nsec3_entry(checker_t *c, const dz_nsec3_t *entry)
 	check_sigs(c, key, key_len, entry->rrset, true);
 }
 
+/* The presentation form of a node's name, for a failure message. */
+static const char *
+node_text(const dz_node_t *node, char *name)
+{
+	return dz_name_key_to_text(node->key, node->key_len, name);
+}
+
 static void
 check_node(checker_t *c, const dz_node_t *node)
 {
@@ -120,11 +135,10 @@ check_node(checker_t *c, const dz_node_t *node)
 	bool occluded = expected_occluded(node);
 	const dz_zone_t *zone = c->zone;
 
-	dz_name_key_to_text(node->key, node->key_len, name);
 	if (!dz_name_key_is_at_or_below(node->key, node->key_len, zone->origin_key, zone->origin_key_len))
-		fail(c, "%s is outside the zone", name);
+		fail(c, "%s is outside the zone", node_text(node, name));
 	if (occluded != ((node->flags & DZ_NODE_OCCLUDED) != 0))
-		fail(c, "%s is %s occluded in the tree but should %sbe", name,
+		fail(c, "%s is %s occluded in the tree but should %sbe", node_text(node, name),
 		     occluded ? "not" : "", occluded ? "" : "not ");
 
 	for (const dz_rrset_t *r = node->rrsets; r != NULL; r = r->next)
@@ -134,15 +148,15 @@ check_node(checker_t *c, const dz_node_t *node)
 	if (c->denial->kind == DZ_CHAIN_NSEC && dz_denial_nsec_member(node)) {
 		size_t len = dz_denial_nsec_rdata(zone, node, c->buf);
 		if (node->nsec == NULL) {
-			fail(c, "%s has no NSEC record", name);
+			fail(c, "%s has no NSEC record", node_text(node, name));
 		} else {
 			if (node->nsec->len != len + 2 || memcmp(node->nsec->data + 2, c->buf, len) != 0 ||
 			    node->nsec->ttl != c->denial->ttl)
-				fail(c, "NSEC record of %s is not what the chain needs", name);
+				fail(c, "NSEC record of %s is not what the chain needs", node_text(node, name));
 			check_sigs(c, node->key, node->key_len, node->nsec, true);
 		}
 	} else if (node->nsec != NULL) {
-		fail(c, "%s has an NSEC record but is not in the NSEC chain", name);
+		fail(c, "%s has an NSEC record but is not in the NSEC chain", node_text(node, name));
 	}
 
 	if (c->denial->kind == DZ_CHAIN_NSEC3 &&
@@ -150,17 +164,117 @@ check_node(checker_t *c, const dz_node_t *node)
 		uint8_t hash[DZ_NSEC3_HASH_LEN];
 		const dz_nsec3_t *entry;
 		if (!dz_nsec3_hash_key(node->key, node->key_len, &c->denial->params, hash)) {
-			fail(c, "hashing %s failed", name);
+			fail(c, "hashing %s failed", node_text(node, name));
 			return;
 		}
 		entry = dz_zone_nsec3_find(zone, hash);
 		if (entry == NULL || entry->node != node || node->nsec3 != entry)
-			fail(c, "%s has no NSEC3 record with its hash", name);
+			fail(c, "%s has no NSEC3 record with its hash", node_text(node, name));
 		else
 			check_nsec3_entry(c, entry);
 	} else if (node->nsec3 != NULL) {
-		fail(c, "%s has an NSEC3 record but is not in the NSEC3 chain", name);
+		fail(c, "%s has an NSEC3 record but is not in the NSEC3 chain", node_text(node, name));
 	}
+}
+
+/* Maximum number of threads of a full check, and the fewest names worth a thread. */
+#define CHECK_THREADS_MAX 8
+#define CHECK_NAMES_PER_THREAD 4096
+
+/* A range of names checked by one thread of a full check, with its own problems. */
+typedef struct check_part {
+	checker_t c;
+	dz_error_t err;
+	const dz_node_t **nodes;
+	size_t count;
+	size_t members; /* names of the range in the NSEC3 chain */
+	pthread_t thread;
+	bool started;
+} check_part_t;
+
+static void *
+check_part(void *arg)
+{
+	check_part_t *part = arg;
+	const dz_denial_config_t *denial = part->c.denial;
+
+	for (size_t i = 0; i < part->count; i++) {
+		check_node(&part->c, part->nodes[i]);
+		if (denial->kind == DZ_CHAIN_NSEC3 &&
+		    dz_denial_nsec3_member(part->nodes[i], denial->params.opt_out))
+			part->members++;
+	}
+	return NULL;
+}
+
+/*
+ * Check every name, in parallel when the zone is large: the names are
+ * split into ranges of the canonical order, one per thread.  The problems
+ * of each range are added to `c`, whose first problem then is the first of
+ * the earliest range that has one.  Returns the names in the NSEC3 chain,
+ * or SIZE_MAX when memory ran out.
+ */
+static size_t
+check_all_names(checker_t *c)
+{
+	const dz_zone_t *zone = c->zone;
+	check_part_t parts[CHECK_THREADS_MAX];
+	const dz_node_t **nodes = NULL;
+	size_t count = 0;
+	size_t members = 0;
+	unsigned threads;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	nodes = malloc((zone->names.count > 0 ? zone->names.count : 1) * sizeof(*nodes));
+	if (nodes == NULL)
+		return SIZE_MAX;
+	for (const dz_node_t *n = dz_zone_first(zone); n != NULL && count < zone->names.count;
+	     n = dz_zone_next(n))
+		nodes[count++] = n;
+	threads = cpus > 1 ? (unsigned)cpus : 1;
+	if (threads > CHECK_THREADS_MAX)
+		threads = CHECK_THREADS_MAX;
+	if (threads > count / CHECK_NAMES_PER_THREAD)
+		threads = count / CHECK_NAMES_PER_THREAD > 0 ? (unsigned)(count / CHECK_NAMES_PER_THREAD) : 1;
+
+	memset(parts, 0, sizeof(parts));
+	for (unsigned t = 0; t < threads; t++) {
+		check_part_t *part = &parts[t];
+		part->c = *c;
+		part->c.problems = 0;
+		part->c.err = &part->err;
+		dz_error_init(&part->err);
+		part->c.buf = malloc(DZ_DENIAL_RDATA_MAX);
+		part->nodes = nodes + count * t / threads;
+		part->count = count * (t + 1) / threads - count * t / threads;
+		if (part->c.buf == NULL) {
+			for (unsigned k = 0; k <= t; k++)
+				free(parts[k].c.buf);
+			free(nodes);
+			return SIZE_MAX;
+		}
+	}
+	/* The first range runs on this thread, and so does any range whose thread did not start. */
+	for (unsigned t = 1; t < threads; t++)
+		parts[t].started = pthread_create(&parts[t].thread, NULL, check_part, &parts[t]) == 0;
+	check_part(&parts[0]);
+	for (unsigned t = 1; t < threads; t++) {
+		if (parts[t].started)
+			pthread_join(parts[t].thread, NULL);
+		else
+			check_part(&parts[t]);
+	}
+
+	for (unsigned t = 0; t < threads; t++) {
+		check_part_t *part = &parts[t];
+		if (part->c.problems > 0 && c->problems == 0 && c->err != NULL)
+			*c->err = part->err;
+		c->problems += part->c.problems;
+		members += part->members;
+		free(part->c.buf);
+	}
+	free(nodes);
+	return members;
 }
 
 dz_result_t
@@ -168,6 +282,7 @@ dz_check_zone(const dz_zone_t *zone, const dz_keyset_t *keys, const dz_denial_co
 	      dz_time_t now, bool full, dz_error_t *err)
 {
 	checker_t c;
+	atomic_size_t logged = 0;
 	const dz_rrset_t *dnskey = dz_node_rrset(zone->apex, DZ_TYPE_DNSKEY);
 	dz_rdata_iter_t it;
 	const uint8_t *rdata;
@@ -177,6 +292,7 @@ dz_check_zone(const dz_zone_t *zone, const dz_keyset_t *keys, const dz_denial_co
 	c.zone = zone;
 	c.denial = denial;
 	c.now = now;
+	c.logged = &logged;
 	c.err = err;
 	c.secure = keys->count > 0;
 	c.buf = malloc(DZ_DENIAL_RDATA_MAX);
@@ -185,20 +301,21 @@ dz_check_zone(const dz_zone_t *zone, const dz_keyset_t *keys, const dz_denial_co
 	if (dnskey != NULL) {
 		dz_rdata_iter_init(&it, dnskey->data, dnskey->len);
 		while (dz_rdata_iter_next(&it, &rdata, &len)) {
-			if (len >= 4)
-				c.algorithms[rdata[3]] = true;
+			bool seen = false;
+			for (size_t i = 0; i < c.algorithm_count && len >= 4; i++)
+				seen = seen || c.algorithms[i] == rdata[3];
+			if (len >= 4 && !seen)
+				c.algorithms[c.algorithm_count++] = rdata[3];
 		}
 	}
 	if (c.secure && dnskey == NULL)
 		fail(&c, "no DNSKEY RRset at the apex");
 
 	if (full) {
-		size_t members = 0;
-		for (const dz_node_t *n = dz_zone_first(zone); n != NULL; n = dz_zone_next(n)) {
-			check_node(&c, n);
-			if (denial->kind == DZ_CHAIN_NSEC3 &&
-			    dz_denial_nsec3_member(n, denial->params.opt_out))
-				members++;
+		size_t members = check_all_names(&c);
+		if (members == SIZE_MAX) {
+			free(c.buf);
+			return dz_error_set(err, DZ_ENOMEM, "zone %s: out of memory", zone->origin_text);
 		}
 		if (denial->kind == DZ_CHAIN_NSEC3 && members != zone->nsec3.count)
 			fail(&c, "the NSEC3 chain has %zu records for %zu names", zone->nsec3.count, members);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -26,6 +27,7 @@ enum {
 	OPT_DIFF,
 	OPT_INCREMENTAL,
 	OPT_IXFR_OUT,
+	OPT_SNAPSHOT_OUT,
 	OPT_DROP_OUT_OF_ZONE,
 	OPT_KEEP_DNSKEY,
 	OPT_KEY,
@@ -42,19 +44,22 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: danezone sign --zone ZONE (--input FILE | --previous FILE --diff FILE)\n"
-		"                     --output FILE [options]\n\n"
+		"                     (--output FILE | --snapshot-out FILE) [options]\n\n"
 		"Sign one zone with keys in a PKCS#11 token and write the signed zone file.\n"
 		"With --previous, signatures of the previous signed zone that are still good\n"
 		"are kept and only what changed is signed.\n\n"
 		"  --zone ZONE                 zone name (origin)\n"
 		"  --input FILE                unsigned zone file\n"
 		"  --output FILE               signed zone file to write (atomically)\n"
-		"  --previous FILE             previous signed zone file to start from\n"
+		"  --previous FILE             previous signed zone to start from: a zone file or a\n"
+		"                              snapshot (written by --snapshot-out or the daemon)\n"
 		"  --diff FILE                 changes to apply to the previous zone ('+ RR' / '- RR' lines)\n"
 		"  --incremental FILE          after signing, apply these changes in memory and sign\n"
 		"                              again, as the daemon does; the output is that version\n"
 		"  --ixfr-out FILE             write the difference to the previous version in IXFR\n"
 		"                              order (old SOA, removed, new SOA, added; wire form)\n"
+		"  --snapshot-out FILE         write the signed zone as a snapshot (binary, canonical\n"
+		"                              order), the fast input of a later --previous\n"
 		"  --drop-out-of-zone          drop records outside the zone with a warning\n"
 		"                              instead of failing\n"
 		"  --keep-dnskey TAG           publish the source's DNSKEY with this key tag\n"
@@ -123,6 +128,29 @@ print_stats(const dz_sign_job_t *job, const dz_sign_job_report_t *r)
 		printf("ixfr_removed %zu\n", r->changes.removed);
 		printf("ixfr_added %zu\n", r->changes.added);
 	}
+	if (job->previous != NULL) {
+		printf("previous_snapshot %d\n", r->previous_snapshot);
+		printf("previous_reused %d\n", r->previous_reused);
+	}
+}
+
+static double
+cpu_seconds(int who)
+{
+	struct rusage usage;
+
+	if (getrusage(who, &usage) != 0)
+		return 0;
+	return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
+	       (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU time (user + system) of this process and of the signer processes it ended. */
+static void
+print_cpu_seconds(void)
+{
+	printf("cpu_seconds_main %.3f\n", cpu_seconds(RUSAGE_SELF));
+	printf("cpu_seconds_signers %.3f\n", cpu_seconds(RUSAGE_CHILDREN));
 }
 
 int
@@ -136,6 +164,7 @@ dz_cmd_sign(int argc, char **argv)
 		{ "diff", required_argument, NULL, OPT_DIFF },
 		{ "incremental", required_argument, NULL, OPT_INCREMENTAL },
 		{ "ixfr-out", required_argument, NULL, OPT_IXFR_OUT },
+		{ "snapshot-out", required_argument, NULL, OPT_SNAPSHOT_OUT },
 		{ "drop-out-of-zone", no_argument, NULL, OPT_DROP_OUT_OF_ZONE },
 		{ "keep-dnskey", required_argument, NULL, OPT_KEEP_DNSKEY },
 		{ "key", required_argument, NULL, OPT_KEY },
@@ -147,7 +176,7 @@ dz_cmd_sign(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		DZ_TOKEN_LONG_OPTIONS,
 	};
-	size_t fixed = 20;
+	size_t fixed = 0;
 	dz_token_options_t token;
 	dz_sign_keys_options_t key_options;
 	dz_sign_keys_t keys;
@@ -162,7 +191,9 @@ dz_cmd_sign(int argc, char **argv)
 	int status = DZ_EXIT_FAILURE;
 	int c;
 
-	/* The policy values of the table become options too. */
+	/* The policy values of the table become options too, after the fixed ones. */
+	while (long_options[fixed].name != NULL)
+		fixed++;
 	for (size_t i = 0; dz_sign_option_name(i) != NULL && fixed + i + 1 < DZ_ARRAY_SIZE(long_options); i++)
 		long_options[fixed + i] = (struct option){ dz_sign_option_name(i), required_argument, NULL,
 							    OPT_POLICY + (int)i };
@@ -203,6 +234,9 @@ dz_cmd_sign(int argc, char **argv)
 			break;
 		case OPT_IXFR_OUT:
 			job.ixfr_out = optarg;
+			break;
+		case OPT_SNAPSHOT_OUT:
+			job.snapshot_out = optarg;
 			break;
 		case OPT_DROP_OUT_OF_ZONE:
 			job.load.drop_out_of_zone = true;
@@ -298,9 +332,9 @@ dz_cmd_sign(int argc, char **argv)
 				status = usage_error("--zone is required", NULL);
 				goto cleanup;
 			}
-	if (job.output == NULL && !stats)
+	if (job.output == NULL && job.snapshot_out == NULL && !stats)
 		{
-				status = usage_error("--output is required", NULL);
+				status = usage_error("--output or --snapshot-out is required", NULL);
 				goto cleanup;
 			}
 	if (job.input == NULL && (job.previous == NULL || job.diff == NULL))
@@ -340,8 +374,12 @@ dz_cmd_sign(int argc, char **argv)
 		    report.update.sign.signatures_kept, report.seconds_total,
 		    report.update.sign.seconds > 0 ? (double)report.update.sign.signatures /
 							     report.update.sign.seconds : 0.0);
-	if (stats)
+	/* Closing the service reaps the signer processes, so their CPU time is counted below. */
+	dz_sign_keys_close(&keys);
+	if (stats) {
 		print_stats(&job, &report);
+		print_cpu_seconds();
+	}
 	status = DZ_EXIT_OK;
 cleanup:
 	dz_sign_keys_close(&keys);

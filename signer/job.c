@@ -11,6 +11,7 @@
 #include "signer/job.h"
 #include "signer/output.h"
 #include "signer/rrsig.h"
+#include "signer/snapshot.h"
 #include "signer/sync.h"
 #include "zones/zonefile.h"
 
@@ -50,7 +51,8 @@ load_file(const dz_sign_job_t *job, const char *path, bool signed_input, dz_zone
 	}
 	/* TTLs follow the reader's rules: $TTL, the previous record's TTL, the SOA MINIMUM. */
 	dz_zonefile_options_init(&read_options);
-	result = dz_zonefile_read(path, zone->origin_text, &read_options, dz_loader_add, &loader, err);
+	result = dz_zonefile_read_records(path, zone->origin_text, &read_options, dz_loader_add_record,
+					  &loader, err);
 	if (result == DZ_OK)
 		result = dz_loader_finish(&loader, err);
 	if (result == DZ_OK && extra != NULL)
@@ -72,6 +74,117 @@ load_file(const dz_sign_job_t *job, const char *path, bool signed_input, dz_zone
 	}
 	*out = zone;
 	return DZ_OK;
+}
+
+/* Whether the file at `path` starts with the magic of a snapshot. */
+static bool
+is_snapshot_file(const char *path)
+{
+	char head[8];
+	FILE *fp = fopen(path, "rb");
+	bool found;
+
+	if (fp == NULL)
+		return false;
+	found = fread(head, 1, sizeof(head), fp) == sizeof(head) &&
+		memcmp(head, DZ_SNAPSHOT_MAGIC, sizeof(head)) == 0;
+	fclose(fp);
+	return found;
+}
+
+/*
+ * Whether the signatures of a loaded snapshot were made by exactly the keys
+ * that sign now, each for its role, so that the RRsets that do not change
+ * keep good signatures.
+ */
+static bool
+same_signers(const dz_snapshot_load_t *info, const dz_keyset_t *keys)
+{
+	if (info->signers_overflow)
+		return false;
+	for (size_t k = 0; k < keys->count; k++) {
+		const dz_zone_key_t *key = &keys->keys[k];
+		for (int key_rrsets = 0; key_rrsets <= 1; key_rrsets++) {
+			bool signs = key_rrsets ? key->sign_keys : key->sign_zone;
+			bool found = false;
+			for (size_t i = 0; i < info->signer_count && !found; i++)
+				found = info->signers[i].algorithm == key->algorithm &&
+					info->signers[i].key_tag == key->key_tag &&
+					info->signers[i].key_rrsets == (bool)key_rrsets;
+			if (signs && !found)
+				return false;
+		}
+	}
+	for (size_t i = 0; i < info->signer_count; i++) {
+		bool found = false;
+		for (size_t k = 0; k < keys->count && !found; k++) {
+			const dz_zone_key_t *key = &keys->keys[k];
+			found = key->algorithm == info->signers[i].algorithm &&
+				key->key_tag == info->signers[i].key_tag &&
+				(info->signers[i].key_rrsets ? key->sign_keys : key->sign_zone);
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Load a previous signed zone from a snapshot into a new zone.  *snapshot
+ * stays mapped for writing the next snapshot.  *reusable is set when the
+ * chain and signatures can be repaired where the zone changes.
+ */
+static dz_result_t
+load_snapshot_file(const dz_sign_job_t *job, const char *path, dz_zone_t **out,
+		   dz_snapshot_t **snapshot, bool *reusable, size_t *records, dz_error_t *err)
+{
+	ldns_rdf *origin = NULL;
+	dz_zone_t *zone = NULL;
+	dz_snapshot_load_t info;
+	dz_result_t result;
+
+	if (ldns_str2rdf_dname(&origin, job->origin) != LDNS_STATUS_OK)
+		return dz_error_set(err, DZ_EINVAL, "invalid zone name '%s'", job->origin);
+	zone = dz_zone_create(ldns_rdf_data(origin), ldns_rdf_size(origin));
+	ldns_rdf_deep_free(origin);
+	if (zone == NULL)
+		return dz_error_set(err, DZ_ENOMEM, "out of memory");
+	result = dz_snapshot_open(path, false, snapshot, err);
+	if (result == DZ_OK)
+		result = dz_load_snapshot(zone, *snapshot, path, job->now, &info, err);
+	if (result != DZ_OK) {
+		dz_snapshot_close(*snapshot);
+		*snapshot = NULL;
+		dz_zone_destroy(zone);
+		return result;
+	}
+	*records += info.records;
+	*reusable = info.chain_whole && same_signers(&info, job->keys);
+	*out = zone;
+	return DZ_OK;
+}
+
+/* Write the snapshot of the signed zone: from the previous snapshot and the difference when there is one. */
+static dz_result_t
+write_snapshot(const dz_sign_job_t *job, const dz_zone_t *zone, const dz_snapshot_t *previous,
+	       const dz_buf_t *diff, dz_error_t *err)
+{
+	dz_snapshot_writer_t *writer = NULL;
+	dz_result_t result;
+
+	result = dz_snapshot_writer_create(job->snapshot_out, NULL, zone->origin_wire,
+					   zone->origin_wire_len, 0644, &writer, err);
+	if (result != DZ_OK)
+		return result;
+	if (previous != NULL)
+		result = dz_snapshot_writer_add_diff(writer, previous, diff->data, diff->len, err);
+	else
+		result = dz_output_snapshot(zone, writer, err);
+	if (result != DZ_OK) {
+		dz_snapshot_writer_abort(writer);
+		return dz_error_prefix(err, "%s", job->snapshot_out);
+	}
+	return dz_snapshot_writer_commit(writer, err);
 }
 
 static dz_result_t
@@ -129,6 +242,8 @@ dz_sign_job_run(const dz_sign_job_t *job, dz_sign_job_report_t *report, dz_error
 	double t;
 	dz_zone_t *zone = NULL;
 	dz_zone_t *source = NULL;
+	dz_snapshot_t *previous = NULL;
+	bool reusable = false;
 	dz_buf_t extra;
 	dz_buf_t ixfr;
 	dz_update_params_t params;
@@ -147,7 +262,13 @@ dz_sign_job_run(const dz_sign_job_t *job, dz_sign_job_report_t *report, dz_error
 	if (job->previous == NULL) {
 		result = load_file(job, job->input, false, &zone, &extra, &report->records_read, err);
 	} else {
-		result = load_file(job, job->previous, true, &zone, NULL, &report->records_read, err);
+		report->previous_snapshot = is_snapshot_file(job->previous);
+		if (report->previous_snapshot)
+			result = load_snapshot_file(job, job->previous, &zone, &previous, &reusable,
+						    &report->records_read, err);
+		else
+			result = load_file(job, job->previous, true, &zone, NULL, &report->records_read,
+					   err);
 		if (result == DZ_OK && dz_changes_start(zone) == NULL)
 			result = dz_error_set(err, DZ_ENOMEM, "out of memory");
 		if (result == DZ_OK && job->input != NULL) {
@@ -175,9 +296,14 @@ dz_sign_job_run(const dz_sign_job_t *job, dz_sign_job_report_t *report, dz_error
 	params.extra_dnskeys_len = extra.len;
 	params.now = job->now;
 	params.backend = job->backend;
-	/* A zone read from a file has no chain in memory yet and every signature must be looked at. */
-	params.full = true;
-	params.full_check = true;
+	/*
+	 * A zone read from a zone file has no chain in memory yet, and every
+	 * signature must be looked at.  A reusable snapshot is like the zone
+	 * the daemon keeps in memory.
+	 */
+	params.full = !reusable;
+	params.full_check = !reusable;
+	report->previous_reused = reusable;
 	params.threads = job->threads;
 	t = monotonic_seconds();
 	result = dz_update_zone(zone, &params, &report->update, err);
@@ -213,11 +339,15 @@ dz_sign_job_run(const dz_sign_job_t *job, dz_sign_job_report_t *report, dz_error
 	t = monotonic_seconds();
 	if (job->output != NULL)
 		result = dz_output_zone_file(zone, job->output, err);
+	/* After an incremental run the difference does not start from the previous snapshot. */
+	if (result == DZ_OK && job->snapshot_out != NULL)
+		result = write_snapshot(job, zone, report->incremental_done ? NULL : previous, &ixfr, err);
 	if (result == DZ_OK && job->ixfr_out != NULL)
 		result = dz_file_write_atomic(job->ixfr_out, ixfr.data, ixfr.len, 0644, err);
 	report->seconds_write = monotonic_seconds() - t;
 cleanup:
 	dz_zone_destroy(zone);
+	dz_snapshot_close(previous);
 	dz_buf_clear(&extra);
 	dz_buf_clear(&ixfr);
 	report->seconds_total = monotonic_seconds() - start;

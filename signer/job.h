@@ -9,6 +9,15 @@
  *     changed or is due.
  *   - previous + diff: load the previous signed zone, apply a file of
  *     changes (signer/diff.h) and sign what changed.
+ * The previous zone is a zone file or a snapshot (signer/snapshot.h), which
+ * starts with the snapshot's magic.  A snapshot loads without parsing text.
+ * When its chain is whole and its signatures were made by the keys that
+ * sign now, the run repairs the chain and checks the zone only where it
+ * changed, as the daemon does in memory; otherwise, and always after a
+ * zone file, the chain is built again and the whole zone is checked.  A
+ * snapshot of the result (snapshot_out) is then written by applying the
+ * difference to the previous snapshot, so a small change writes little
+ * besides copying the previous snapshot's RRs.
  * With a previous zone the difference to it can be written in IXFR order.
  * An `incremental` changes file is then applied to the signed zone in
  * memory and signed again, as the daemon does for each change: the output
@@ -39,6 +48,7 @@ typedef struct dz_sign_job {
 	const char *diff;     /* changes file, or NULL */
 	const char *incremental; /* changes file applied in memory after signing, or NULL */
 	const char *output;   /* signed zone file to write, or NULL to write none */
+	const char *snapshot_out; /* snapshot of the signed zone to write, or NULL */
 	const char *ixfr_out; /* IXFR difference file to write, or NULL */
 	const dz_policy_t *policy;
 	dz_load_options_t load; /* drop_out_of_zone and keep_dnskey_tags; the rest is set here */
@@ -56,6 +66,8 @@ typedef struct dz_sign_job_report {
 	double seconds_incremental;	/* applying the changes and signing them */
 	size_t records_read;
 	size_t rrsets_synced;
+	bool previous_snapshot; /* the previous zone was a snapshot */
+	bool previous_reused;	/* ... and its chain and checks were reused (see above) */
 	double seconds_load;
 	double seconds_update;
 	double seconds_write;

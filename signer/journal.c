@@ -14,6 +14,7 @@
 
 #include "common/file.h"
 #include "common/log.h"
+#include "common/serial.h"
 #include "signer/journal.h"
 
 static const uint8_t journal_magic[8] = { 'D', 'Z', 'J', 'R', 'N', 'L', '0', '2' };
@@ -122,7 +123,7 @@ parse_entry(const uint8_t *data, size_t avail, const uint8_t *origin, size_t ori
 	e->added_len = added_len;
 	if (dz_wire_soa_serial(&e->old_soa) != e->old_serial ||
 	    dz_wire_soa_serial(&e->new_soa) != e->new_serial ||
-	    dz_serial_compare(e->old_serial, e->new_serial) >= 0)
+	    !dz_serial_gt(e->new_serial, e->old_serial))
 		return false;
 	return !verify ||
 	       (count_rrs(e->removed, removed_len, origin, origin_len) == (long)e->removed_count &&
@@ -483,7 +484,7 @@ read_tail(dz_journal_writer_t *w, size_t file_size, size_t header_len, dz_buf_t 
 		return false;
 	scratch->len = size;
 	if (!parse_entry(scratch->data, size, w->origin, w->origin_len, true, &e) ||
-	    dz_serial_compare(w->first_serial, e.new_serial) >= 0)
+	    !dz_serial_gt(e.new_serial, w->first_serial))
 		return false;
 	w->last_serial = e.new_serial;
 	w->last_soa.len = 0;
@@ -640,7 +641,7 @@ encode_entry(const dz_journal_writer_t *w, const dz_journal_diff_t *diff, dz_buf
 				    "new version",
 				    zone);
 	*new_serial = dz_wire_soa_serial(&new_soa);
-	if (dz_serial_compare(w->last_serial, *new_serial) >= 0)
+	if (!dz_serial_gt(*new_serial, w->last_serial))
 		return dz_error_set(err, DZ_EZONE,
 				    "zone %s: new serial %" PRIu32 " is not after the committed "
 				    "serial %" PRIu32 " (RFC 1982)",

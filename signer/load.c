@@ -132,6 +132,20 @@ dz_loader_add(void *ctx, const ldns_rr *rr, const char *file, unsigned line, dz_
 	return DZ_OK;
 }
 
+dz_result_t
+dz_loader_add_record(void *ctx, const dz_zonefile_record_t *record, dz_error_t *err)
+{
+	dz_loader_t *loader = ctx;
+	dz_result_t result;
+
+	result = dz_loader_add_wire(loader, record->owner, record->owner_len, record->type,
+				    record->rr_class, record->ttl, record->rdata, record->rdata_len,
+				    record->file, record->line);
+	if (result == DZ_ENOMEM)
+		return dz_error_set(err, DZ_ENOMEM, "%s:%u: out of memory", record->file, record->line);
+	return DZ_OK;
+}
+
 static bool
 keep_tag(const dz_loader_t *loader, uint16_t tag)
 {
@@ -262,6 +276,14 @@ is_dnssec_type(uint16_t type)
 	       type == DZ_TYPE_CDNSKEY;
 }
 
+/* The owner and type of an RR as text, for a message. */
+static void
+describe(const uint8_t *key, size_t key_len, uint16_t type, char *name, char *type_text)
+{
+	dz_name_key_to_text(key, key_len, name);
+	dz_type_name(type, type_text);
+}
+
 dz_result_t
 dz_loader_add_wire(dz_loader_t *loader, const uint8_t *owner, size_t owner_len, uint16_t type,
 		   uint16_t rr_class, uint32_t ttl, const uint8_t *rdata, uint16_t rdata_len,
@@ -286,19 +308,23 @@ dz_loader_add_wire(dz_loader_t *loader, const uint8_t *owner, size_t owner_len, 
 		problem(loader, true, file, line, "malformed owner name");
 		return DZ_OK;
 	}
-	dz_name_key_to_text(key, (size_t)key_len, name);
-	dz_type_name(type, type_text);
+	/* Only messages use these texts, and most RRs cause none. */
+	name[0] = '\0';
+	type_text[0] = '\0';
 	if (rr_class != DZ_CLASS_IN) {
+		describe(key, (size_t)key_len, type, name, type_text);
 		problem(loader, true, file, line, "%s %s: class %u is not supported; only IN zones are signed",
 			name, type_text, rr_class);
 		return DZ_OK;
 	}
 	dz_error_init(&type_err);
 	if (dz_check_zone_type(type, &type_err) != DZ_OK) {
+		describe(key, (size_t)key_len, type, name, type_text);
 		problem(loader, true, file, line, "%s: %s", name, dz_error_message(&type_err));
 		return DZ_OK;
 	}
 	if (!dz_name_key_is_at_or_below(key, (size_t)key_len, zone->origin_key, zone->origin_key_len)) {
+		describe(key, (size_t)key_len, type, name, type_text);
 		if (loader->options.drop_out_of_zone) {
 			problem(loader, false, file, line, "%s %s is outside the zone %s; dropped", name,
 				type_text, zone->origin_text);
@@ -325,6 +351,7 @@ dz_loader_add_wire(dz_loader_t *loader, const uint8_t *owner, size_t owner_len, 
 		}
 		if (!loader->options.signed_input) {
 			if (!kept) {
+				describe(key, (size_t)key_len, type, name, type_text);
 				if (type == DZ_TYPE_DNSKEY)
 					problem(loader, false, file, line,
 						"%s DNSKEY with key tag %u is not one of the zone's keys and not in the list of DNSKEYs to keep; dropped",
@@ -347,28 +374,40 @@ dz_loader_add_wire(dz_loader_t *loader, const uint8_t *owner, size_t owner_len, 
 						 rdata_len, file, line);
 		}
 		if (!at_apex) {
+			describe(key, (size_t)key_len, type, name, type_text);
 			problem(loader, false, file, line, "%s %s below the apex; dropped", name, type_text);
 			loader->dropped++;
 			return DZ_OK;
 		}
 		rrset_flags = DZ_RRSET_MANAGED;
 	} else if (loader->options.max_ttl > 0 && ttl > loader->options.max_ttl) {
+		describe(key, (size_t)key_len, type, name, type_text);
 		problem(loader, true, file, line,
 			"%s %s has TTL %u, above the policy's maximum zone TTL %u; lower the TTL or raise max-zone-ttl",
 			name, type_text, ttl, loader->options.max_ttl);
 		return DZ_OK;
 	}
 
-	result = dz_zone_get(zone, key, (size_t)key_len, &node);
-	if (result != DZ_OK)
-		return result;
+	/* Zone files list the records of a name together, so the last node is often the one. */
+	node = loader->last_node;
+	if (node == NULL || node->key_len != (size_t)key_len || memcmp(node->key, key, (size_t)key_len) != 0) {
+		result = dz_zone_get(zone, key, (size_t)key_len, &node);
+		if (result != DZ_OK)
+			return result;
+		loader->last_node = node;
+	}
 	rrset = dz_node_rrset(node, type);
 	if (rrset != NULL)
 		old_ttl = rrset->ttl;
-	file_index = dz_zone_file_index(zone, file != NULL ? file : "");
+	if (file == NULL || file != loader->last_file) {
+		loader->last_file_index = dz_zone_file_index(zone, file != NULL ? file : "");
+		loader->last_file = file;
+	}
+	file_index = loader->last_file_index;
 	result = dz_zone_add_rdata(zone, node, type, ttl, rdata, rdata_len, file_index, line,
 				   rrset_flags, &outcome);
 	if (result == DZ_ETOOBIG) {
+		describe(key, (size_t)key_len, type, name, type_text);
 		problem(loader, true, file, line, "%s %s: RRset too large", name, type_text);
 		return DZ_OK;
 	}
@@ -376,6 +415,8 @@ dz_loader_add_wire(dz_loader_t *loader, const uint8_t *owner, size_t owner_len, 
 		return result;
 	if (type == DZ_TYPE_SOA && outcome != DZ_ADD_DUPLICATE)
 		loader->soa_count++;
+	if (outcome == DZ_ADD_TTL_LOWERED || outcome == DZ_ADD_TTL_MISMATCH)
+		describe(key, (size_t)key_len, type, name, type_text);
 	if (outcome == DZ_ADD_TTL_LOWERED && rrset != NULL)
 		problem(loader, false, file, line,
 			"%s %s: TTL %u differs from the RRset's TTL %u; the RRset gets the lower TTL %u (RFC 2181 section 5.2)",
@@ -461,6 +502,10 @@ check_node(dz_loader_t *loader, const dz_node_t *node)
 	bool occluded = (node->flags & DZ_NODE_OCCLUDED) != 0;
 
 	if (node->rrsets == NULL)
+		return;
+	/* Most nodes need none of the checks below, whose messages alone use the name text. */
+	if (cname == NULL && dname == NULL && ds == NULL && soa == NULL && !occluded &&
+	    !(node->flags & DZ_NODE_DELEGATION))
 		return;
 	dz_name_key_to_text(node->key, node->key_len, name);
 

@@ -38,7 +38,10 @@
 
 #include "common/error.h"
 #include "common/mem.h"
+#include "common/clock.h"
+#include "signer/snapshot.h"
 #include "signer/zone.h"
+#include "zones/zonefile.h"
 
 /* Most errors logged one by one before the rest are only counted. */
 #define DZ_LOAD_MAX_LOGGED 20
@@ -64,10 +67,16 @@ typedef struct dz_loader {
 	size_t dropped;
 	size_t records;
 	unsigned soa_count;
+	const char *last_file;	   /* file name of the last RR added, and its index in the zone */
+	uint16_t last_file_index;
+	dz_node_t *last_node;	   /* node of the last RR added */
 	dz_error_t first_error;
 } dz_loader_t;
 
-/* Prepare a loader for `zone` (not owned).  Returns DZ_ENOMEM. */
+/*
+ * Prepare a loader for `zone` (not owned).  No node of the zone may be
+ * removed (dz_zone_prune()) until dz_loader_clear().  Returns DZ_ENOMEM.
+ */
 dz_result_t dz_loader_init(dz_loader_t *loader, dz_zone_t *zone, const dz_load_options_t *options);
 
 /* Free what the loader owns (not the zone). */
@@ -79,6 +88,13 @@ void dz_loader_clear(dz_loader_t *loader);
  */
 dz_result_t dz_loader_add(void *ctx, const ldns_rr *rr, const char *file, unsigned line,
 			  dz_error_t *err);
+
+/*
+ * Add one record (a dz_zonefile_record_fn of zones/zonefile.h: ctx is the
+ * loader), as dz_loader_add() does.  Reading a zone with
+ * dz_zonefile_read_records() and this function is the fast way.
+ */
+dz_result_t dz_loader_add_record(void *ctx, const dz_zonefile_record_t *record, dz_error_t *err);
 
 /*
  * Add one RR given in wire form (owner, type, class, TTL, RDLENGTH, RDATA;
@@ -123,5 +139,43 @@ const char *dz_type_name(uint16_t type, char buf[16]);
  * (class IN, owner in the zone, type allowed).  Used by the diff reader.
  */
 dz_result_t dz_check_zone_type(uint16_t type, dz_error_t *err);
+
+/* Largest number of distinct signers dz_load_snapshot() reports. */
+#define DZ_LOAD_MAX_SIGNERS 16
+
+/* What dz_load_snapshot() found besides the records. */
+typedef struct dz_snapshot_load {
+	size_t records;	     /* RRs, the SOA included */
+	size_t sigs_dropped; /* RRSIGs that cover no RRset at their owner */
+	/*
+	 * Whether the NSEC or NSEC3 chain matches the names: every member has
+	 * its record and every record a member (an unsigned zone has none).
+	 * Only then can the next signing run repair the chain where the zone
+	 * changes instead of building it again.
+	 */
+	bool chain_whole;
+	/* The keys that made the signatures, and whether they signed the key RRsets. */
+	struct {
+		uint8_t algorithm;
+		uint16_t key_tag;
+		bool key_rrsets; /* DNSKEY, CDS or CDNSKEY at the apex */
+	} signers[DZ_LOAD_MAX_SIGNERS];
+	size_t signer_count;
+	bool signers_overflow; /* more signers than DZ_LOAD_MAX_SIGNERS */
+} dz_snapshot_load_t;
+
+/*
+ * Load the signed zone of a snapshot into `zone`, which must be new and
+ * empty (dz_zone_create()).  Signatures, NSEC and NSEC3 records stay
+ * attached to what they cover, and every RRset counts as signed.  DNSKEY,
+ * CDS, CDNSKEY and NSEC3PARAM become signer-made records.  The chain kind
+ * and NSEC3 parameters are read from the apex, and the published serial is
+ * the snapshot's.  zone->earliest_expiration is set from the signatures
+ * (read relative to `now`).  Nothing is marked dirty.  `path` names the
+ * snapshot in messages.  Returns DZ_EZONE when the snapshot breaks the
+ * order or the rules of a signed zone, DZ_ENOMEM.
+ */
+dz_result_t dz_load_snapshot(dz_zone_t *zone, const dz_snapshot_t *snapshot, const char *path,
+			     dz_time_t now, dz_snapshot_load_t *info, dz_error_t *err);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "common/file.h"
 #include "common/log.h"
+#include "common/serial.h"
 #include "signer/journal.h"
 #include "signer/publish.h"
 #include "signer/version.h"
@@ -212,7 +213,7 @@ snapshot_is_current(const char *path, uint32_t serial)
 	bool current = false;
 
 	if (dz_snapshot_open(path, false, &s, NULL) == DZ_OK)
-		current = dz_serial_compare(s->serial, serial) >= 0;
+		current = s->serial == serial || dz_serial_gt(s->serial, serial);
 	dz_snapshot_close(s);
 	return current;
 }
@@ -223,7 +224,7 @@ text_is_current(const char *path, uint32_t serial)
 	uint32_t text_serial = 0;
 
 	return dz_snapshot_text_serial(path, &text_serial, NULL) == DZ_OK &&
-	       dz_serial_compare(text_serial, serial) >= 0;
+	       (text_serial == serial || dz_serial_gt(text_serial, serial));
 }
 
 /*
@@ -360,7 +361,7 @@ compact_journal(const dz_publish_target_t *target, uint32_t keep_after, dz_error
 	if (dz_snapshot_open(target->snapshot_path, false, &snapshot, NULL) == DZ_OK)
 		covered = dz_journal_position(j, snapshot->serial, &snapshot_position)
 				  ? snapshot_position >= first
-				  : dz_serial_compare(snapshot->serial, j->last_serial) > 0;
+				  : dz_serial_gt(snapshot->serial, j->last_serial);
 	dz_snapshot_close(snapshot);
 	if (!covered) {
 		dz_log_zone(DZ_LOG_WARNING, target->zone,
@@ -560,7 +561,7 @@ dz_publish_commit(const dz_publish_target_t *target, dz_snapshot_writer_t *write
 		dz_log_zone(DZ_LOG_WARNING, target->zone, "%s; replacing it without a journal entry",
 			    dz_error_message(&local));
 	result = DZ_OK;
-	if (old != NULL && dz_serial_compare(old->serial, new_serial) >= 0) {
+	if (old != NULL && !dz_serial_gt(new_serial, old->serial)) {
 		result = dz_error_set(err, DZ_ESTATE,
 				      "zone %s: new serial %" PRIu32 " is not after the "
 				      "published serial %" PRIu32 " (RFC 1982); nothing published",

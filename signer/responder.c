@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/serial.h"
 #include "signer/journal.h"
 #include "signer/publish.h"
 #include "signer/ratelog.h"
@@ -612,7 +613,12 @@ handle_valid(dz_responder_t *r, dz_transport_t transport, const char *peer, cons
 	/* An IXFR client that is current gets the SOA alone (RFC 1995 section 2). */
 	size_t first_entry = SIZE_MAX;
 	if (req->qtype == DZ_TYPE_IXFR) {
-		if (dz_serial_compare(req->soa_serial, version->serial) >= 0) {
+		/*
+		 * A serial 2^31 away is neither newer nor older (common/serial.h):
+		 * that client gets the whole zone.
+		 */
+		if (req->soa_serial == version->serial ||
+		    dz_serial_gt(req->soa_serial, version->serial)) {
 			dz_wire_builder_t b;
 			reply_start(req, &b, out, out_cap - MESSAGE_TRAILER_ROOM, DZ_RCODE_NOERROR,
 				    true);

@@ -6,18 +6,6 @@
 
 #include "signer/serial.h"
 
-bool
-dz_serial_gt(uint32_t a, uint32_t b)
-{
-	return (a < b && b - a > 0x80000000U) || (a > b && a - b < 0x80000000U);
-}
-
-uint32_t
-dz_serial_add(uint32_t a, uint32_t n)
-{
-	return a + n; /* unsigned arithmetic wraps modulo 2^32 */
-}
-
 /* The candidate, or the base + 1 when the candidate is not larger than the base. */
 static uint32_t
 at_least_next(uint32_t candidate, uint32_t base)

@@ -1,6 +1,6 @@
 /*
- * serial.h -- SOA serial numbers: RFC 1982 arithmetic and the serial
- * policies of common/policy.h.
+ * serial.h -- the SOA serial policies of common/policy.h.  The RFC 1982
+ * arithmetic they use is in common/serial.h.
  */
 #ifndef DZ_SIGNER_SERIAL_H
 #define DZ_SIGNER_SERIAL_H
@@ -11,15 +11,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/policy.h"
-
-/*
- * a > b in serial number arithmetic (RFC 1982 section 3.2).  Serials that
- * differ by exactly 2^31 are not comparable; both directions return false.
- */
-bool dz_serial_gt(uint32_t a, uint32_t b);
-
-/* a + n (RFC 1982 section 3.1); n must be at most 2^31 - 1. */
-uint32_t dz_serial_add(uint32_t a, uint32_t n);
+#include "common/serial.h"
 
 /*
  * Compute the serial to publish for new content.  `input` is the serial of

@@ -10,12 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ldns/ldns.h>
-
 #include "common/file.h"
+#include "signer/print.h"
 #include "signer/snapshot.h"
 
-static const uint8_t snapshot_magic[8] = { 'D', 'Z', 'S', 'N', 'A', 'P', '0', '1' };
+static const uint8_t snapshot_magic[8] = DZ_SNAPSHOT_MAGIC;
 
 struct dz_snapshot_writer {
 	dz_atomic_file_t snapshot;
@@ -27,6 +26,7 @@ struct dz_snapshot_writer {
 	char origin_text[4 * DZ_WIRE_NAME_MAX + 1];
 	dz_buf_t soa;
 	dz_buf_t previous; /* the last RR added after the SOA */
+	dz_buf_t line;	   /* text of the RR being added */
 	uint32_t serial;
 	uint64_t rr_count;
 	uint64_t data_len;
@@ -86,21 +86,41 @@ cleanup:
 	return result;
 }
 
+/* Print one RR to `fp` through `line`, a buffer the caller keeps for the next RR. */
+static dz_result_t
+print_rr(FILE *fp, dz_buf_t *line, const uint8_t *rr, size_t len, dz_error_t *err)
+{
+	dz_result_t result;
+
+	line->len = 0;
+	result = dz_print_wire_rr(line, rr, len);
+	if (result == DZ_ENOMEM)
+		return dz_error_set(err, DZ_ENOMEM, "out of memory");
+	if (result != DZ_OK)
+		return dz_error_set(err, DZ_EZONE, "cannot convert an RR to text: %s",
+				    dz_result_text(result));
+	if (fwrite(line->data, 1, line->len, fp) != line->len)
+		return dz_error_set(err, DZ_EIO, "write error: %s", strerror(errno));
+	return DZ_OK;
+}
+
 dz_result_t
 dz_snapshot_print_rr(FILE *fp, const uint8_t *rr, size_t len, dz_error_t *err)
 {
-	ldns_rr *parsed = NULL;
-	size_t pos = 0;
-	ldns_status status = ldns_wire2rr(&parsed, rr, len, &pos, LDNS_SECTION_ANSWER);
+	dz_buf_t line;
+	dz_result_t result;
 
-	if (status != LDNS_STATUS_OK)
-		return dz_error_set(err, DZ_EZONE, "cannot convert an RR to text: %s",
-				    ldns_get_errorstr_by_id(status));
-	ldns_rr_print_fmt(fp, ldns_output_format_nocomments, parsed);
-	ldns_rr_free(parsed);
-	if (ferror(fp))
-		return dz_error_set(err, DZ_EIO, "write error");
-	return DZ_OK;
+	dz_buf_init(&line);
+	result = print_rr(fp, &line, rr, len, err);
+	dz_buf_clear(&line);
+	return result;
+}
+
+static const char *
+owner_text(const dz_wire_rr_t *rr, char *text)
+{
+	dz_wire_name_to_text(rr->owner, text, 4 * DZ_WIRE_NAME_MAX + 1);
+	return text;
 }
 
 dz_result_t
@@ -108,6 +128,7 @@ dz_snapshot_writer_add(dz_snapshot_writer_t *w, const uint8_t *data, size_t len,
 {
 	dz_wire_rr_t rr;
 	size_t offset = 0;
+	/* Only the error messages print the owner. */
 	char owner[4 * DZ_WIRE_NAME_MAX + 1];
 
 	assert(!w->finished);
@@ -115,7 +136,6 @@ dz_snapshot_writer_add(dz_snapshot_writer_t *w, const uint8_t *data, size_t len,
 		return dz_error_set(err, DZ_EZONE,
 				    "zone %s: RR number %" PRIu64 " is not one valid wire-form RR",
 				    w->origin_text, w->rr_count + 1);
-	dz_wire_name_to_text(rr.owner, owner, sizeof(owner));
 
 	if (w->rr_count == 0) {
 		if (rr.type != DZ_TYPE_SOA || rr.rrclass != DZ_CLASS_IN ||
@@ -123,7 +143,7 @@ dz_snapshot_writer_add(dz_snapshot_writer_t *w, const uint8_t *data, size_t len,
 			return dz_error_set(err, DZ_EZONE,
 					    "zone %s: the first RR must be the SOA at the apex, "
 					    "got type %u at %s",
-					    w->origin_text, rr.type, owner);
+					    w->origin_text, rr.type, owner_text(&rr, owner));
 		w->serial = dz_wire_soa_serial(&rr);
 		if (dz_buf_append(&w->soa, data, len) != DZ_OK)
 			return dz_error_set(err, DZ_ENOMEM, "out of memory");
@@ -133,11 +153,11 @@ dz_snapshot_writer_add(dz_snapshot_writer_t *w, const uint8_t *data, size_t len,
 	} else {
 		if (rr.type == DZ_TYPE_SOA)
 			return dz_error_set(err, DZ_EZONE, "zone %s: second SOA RR at %s",
-					    w->origin_text, owner);
+					    w->origin_text, owner_text(&rr, owner));
 		if (!dz_wire_name_is_below_or_at(rr.owner, rr.owner_len, w->origin,
 						 w->origin_len))
 			return dz_error_set(err, DZ_EZONE, "zone %s: RR owner %s is outside the zone",
-					    w->origin_text, owner);
+					    w->origin_text, owner_text(&rr, owner));
 		if (w->previous.len > 0) {
 			dz_wire_rr_t prev;
 			size_t prev_offset = 0;
@@ -150,7 +170,7 @@ dz_snapshot_writer_add(dz_snapshot_writer_t *w, const uint8_t *data, size_t len,
 				return dz_error_set(err, DZ_EZONE,
 						    "zone %s: RR type %u at %s is %s; RRs must be "
 						    "added in canonical order without duplicates",
-						    w->origin_text, rr.type, owner,
+						    w->origin_text, rr.type, owner_text(&rr, owner),
 						    order == 0 ? "a duplicate" : "out of order");
 		}
 		w->previous.len = 0;
@@ -162,7 +182,7 @@ dz_snapshot_writer_add(dz_snapshot_writer_t *w, const uint8_t *data, size_t len,
 		return dz_error_set(err, DZ_EIO, "cannot write %s: %s", w->snapshot.tmp_path,
 				    strerror(errno));
 	if (w->has_text) {
-		dz_result_t result = dz_snapshot_print_rr(w->text.fp, data, len, err);
+		dz_result_t result = print_rr(w->text.fp, &w->line, data, len, err);
 		if (result != DZ_OK)
 			return dz_error_prefix(err, "zone %s: %s", w->origin_text, w->text.tmp_path);
 	}
@@ -188,6 +208,199 @@ dz_snapshot_writer_add_all(dz_snapshot_writer_t *w, const dz_buf_t *rrs, dz_erro
 			return result;
 	}
 	return DZ_OK;
+}
+
+/* RRs of one part of a difference, sorted as a snapshot orders them. */
+typedef struct rr_list {
+	dz_wire_rr_t *items;
+	size_t count;
+} rr_list_t;
+
+static int
+compare_rr(const void *a, const void *b)
+{
+	return dz_wire_rr_compare(a, b);
+}
+
+/* Parse `count` RRs of the difference from *offset on, up to (not including) the next SOA. */
+static dz_result_t
+diff_part(const uint8_t *diff, size_t diff_len, size_t *offset, rr_list_t *list)
+{
+	size_t pos = *offset;
+	size_t count = 0;
+
+	list->items = NULL;
+	list->count = 0;
+	while (pos < diff_len) {
+		dz_wire_rr_t rr;
+		if (dz_wire_rr_parse(diff, diff_len, &pos, &rr) != DZ_OK)
+			return DZ_EZONE;
+		if (rr.type == DZ_TYPE_SOA)
+			break;
+		count++;
+	}
+	if (count > 0) {
+		list->items = malloc(count * sizeof(*list->items));
+		if (list->items == NULL)
+			return DZ_ENOMEM;
+	}
+	while (list->count < count) {
+		if (dz_wire_rr_parse(diff, diff_len, offset, &list->items[list->count]) != DZ_OK)
+			return DZ_EZONE;
+		list->count++;
+	}
+	if (count > 1)
+		qsort(list->items, count, sizeof(*list->items), compare_rr);
+	return DZ_OK;
+}
+
+/* Write a run of RRs of the old version that are known to be in order. */
+static dz_result_t
+add_run(dz_snapshot_writer_t *w, const uint8_t *data, size_t len, size_t count,
+	const dz_wire_rr_t *last, dz_error_t *err)
+{
+	if (len == 0)
+		return DZ_OK;
+	if (fwrite(data, 1, len, w->snapshot.fp) != len)
+		return dz_error_set(err, DZ_EIO, "cannot write %s: %s", w->snapshot.tmp_path,
+				    strerror(errno));
+	w->rr_count += count;
+	w->data_len += len;
+	/* The next RR added one by one is checked against the last of the run. */
+	w->previous.len = 0;
+	return dz_buf_append(&w->previous, last->start, last->len) == DZ_OK
+		       ? DZ_OK
+		       : dz_error_set(err, DZ_ENOMEM, "out of memory");
+}
+
+dz_result_t
+dz_snapshot_writer_add_diff(dz_snapshot_writer_t *w, const dz_snapshot_t *old, const uint8_t *diff,
+			    size_t diff_len, dz_error_t *err)
+{
+	rr_list_t removed = { NULL, 0 };
+	rr_list_t added = { NULL, 0 };
+	dz_wire_rr_t old_soa;
+	dz_wire_rr_t new_soa;
+	dz_wire_rr_t last;
+	size_t pos = 0;
+	size_t run_start = 0;
+	size_t run_count = 0;
+	size_t next_removed = 0;
+	size_t next_added = 0;
+	dz_result_t result = DZ_OK;
+
+	assert(w->rr_count == 0);
+	assert(!w->has_text);
+	if (diff_len == 0) {
+		result = dz_snapshot_writer_add(w, old->soa.start, old->soa.len, err);
+		if (result == DZ_OK && old->rest_len > 0) {
+			/* The last RR is needed only for the order check of later additions. */
+			size_t offset = 0;
+			while (offset < old->rest_len && result == DZ_OK)
+				result = dz_wire_rr_parse(old->rest, old->rest_len, &offset, &last) == DZ_OK
+						 ? DZ_OK
+						 : dz_error_set(err, DZ_EZONE, "zone %s: invalid RR in the old snapshot",
+								w->origin_text);
+			if (result == DZ_OK)
+				result = add_run(w, old->rest, old->rest_len, old->rr_count - 1, &last, err);
+		}
+		return result;
+	}
+
+	if (dz_wire_rr_parse(diff, diff_len, &pos, &old_soa) != DZ_OK || old_soa.type != DZ_TYPE_SOA) {
+		result = dz_error_set(err, DZ_EZONE, "zone %s: the difference does not start with an SOA",
+				      w->origin_text);
+		goto cleanup;
+	}
+	if (old_soa.len != old->soa.len || memcmp(old_soa.start, old->soa.start, old_soa.len) != 0) {
+		result = dz_error_set(err, DZ_ESTATE,
+				      "zone %s: the difference starts from serial %" PRIu32 ", not from the snapshot's %" PRIu32,
+				      w->origin_text, dz_wire_soa_serial(&old_soa), old->serial);
+		goto cleanup;
+	}
+	result = diff_part(diff, diff_len, &pos, &removed);
+	if (result == DZ_OK && (dz_wire_rr_parse(diff, diff_len, &pos, &new_soa) != DZ_OK ||
+				new_soa.type != DZ_TYPE_SOA))
+		result = DZ_EZONE;
+	if (result == DZ_OK)
+		result = diff_part(diff, diff_len, &pos, &added);
+	if (result == DZ_OK && pos != diff_len)
+		result = DZ_EZONE;
+	if (result != DZ_OK) {
+		if (result == DZ_EZONE)
+			dz_error_set(err, result, "zone %s: malformed difference", w->origin_text);
+		else
+			dz_error_set(err, result, "out of memory");
+		goto cleanup;
+	}
+	result = dz_snapshot_writer_add(w, new_soa.start, new_soa.len, err);
+
+	/* Merge: the old RRs in runs, minus the removed ones, plus the added ones at their places. */
+	pos = 0;
+	while (result == DZ_OK && pos < old->rest_len) {
+		dz_wire_rr_t rr;
+		size_t start = pos;
+		int order;
+
+		if (dz_wire_rr_parse(old->rest, old->rest_len, &pos, &rr) != DZ_OK) {
+			result = dz_error_set(err, DZ_EZONE, "zone %s: invalid RR in the old snapshot",
+					      w->origin_text);
+			break;
+		}
+		while (result == DZ_OK && next_added < added.count &&
+		       (order = dz_wire_rr_compare(&added.items[next_added], &rr)) <= 0) {
+			if (order == 0 && !(next_removed < removed.count &&
+					    dz_wire_rr_compare(&removed.items[next_removed], &rr) == 0))
+				result = dz_error_set(err, DZ_EZONE,
+						      "zone %s: the difference adds an RR of type %u that the snapshot has",
+						      w->origin_text, rr.type);
+			if (result != DZ_OK || order == 0)
+				break;
+			result = add_run(w, old->rest + run_start, start - run_start, run_count, &last, err);
+			if (result == DZ_OK)
+				result = dz_snapshot_writer_add(w, added.items[next_added].start,
+								added.items[next_added].len, err);
+			run_start = start;
+			run_count = 0;
+			next_added++;
+		}
+		if (result != DZ_OK)
+			break;
+		if (next_removed < removed.count) {
+			order = dz_wire_rr_compare(&removed.items[next_removed], &rr);
+			if (order < 0) {
+				result = dz_error_set(err, DZ_EZONE,
+						      "zone %s: the difference removes an RR of type %u that the snapshot does not have",
+						      w->origin_text, removed.items[next_removed].type);
+				break;
+			}
+			if (order == 0) {
+				result = add_run(w, old->rest + run_start, start - run_start, run_count, &last,
+						 err);
+				run_start = pos;
+				run_count = 0;
+				next_removed++;
+				continue;
+			}
+		}
+		last = rr;
+		run_count++;
+	}
+	if (result == DZ_OK)
+		result = add_run(w, old->rest + run_start, old->rest_len - run_start, run_count, &last, err);
+	while (result == DZ_OK && next_added < added.count) {
+		result = dz_snapshot_writer_add(w, added.items[next_added].start,
+						added.items[next_added].len, err);
+		next_added++;
+	}
+	if (result == DZ_OK && next_removed < removed.count)
+		result = dz_error_set(err, DZ_EZONE,
+				      "zone %s: the difference removes an RR of type %u that the snapshot does not have",
+				      w->origin_text, removed.items[next_removed].type);
+cleanup:
+	free(removed.items);
+	free(added.items);
+	return result;
 }
 
 uint32_t
@@ -277,6 +490,7 @@ dz_snapshot_writer_abort(dz_snapshot_writer_t *w)
 		dz_atomic_file_abort(&w->text);
 	dz_buf_clear(&w->soa);
 	dz_buf_clear(&w->previous);
+	dz_buf_clear(&w->line);
 	free(w);
 }
 
@@ -460,20 +674,24 @@ dz_snapshot_print_text(const dz_snapshot_t *s, FILE *fp, dz_error_t *err)
 {
 	char origin[4 * DZ_WIRE_NAME_MAX + 1];
 	size_t offset = 0;
+	dz_buf_t line;
+	dz_result_t result = DZ_OK;
 
+	dz_buf_init(&line);
 	dz_wire_name_to_text(s->origin, origin, sizeof(origin));
 	fprintf(fp, "%s%s serial %" PRIu32 "\n", DZ_SNAPSHOT_TEXT_MARK, origin, s->serial);
-	while (offset < s->data_len) {
+	while (result == DZ_OK && offset < s->data_len) {
 		dz_wire_rr_t rr;
 		size_t start = offset;
-		if (dz_wire_rr_parse(s->data, s->data_len, &offset, &rr) != DZ_OK)
-			return dz_error_set(err, DZ_EZONE, "invalid RR in the snapshot of zone %s",
-					    origin);
-		dz_result_t result = dz_snapshot_print_rr(fp, s->data + start, rr.len, err);
-		if (result != DZ_OK)
-			return result;
+		if (dz_wire_rr_parse(s->data, s->data_len, &offset, &rr) != DZ_OK) {
+			result = dz_error_set(err, DZ_EZONE, "invalid RR in the snapshot of zone %s",
+					      origin);
+			break;
+		}
+		result = print_rr(fp, &line, s->data + start, rr.len, err);
 	}
-	return DZ_OK;
+	dz_buf_clear(&line);
+	return result;
 }
 
 dz_result_t

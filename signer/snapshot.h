@@ -39,6 +39,8 @@
 #include "signer/wire.h"
 
 #define DZ_SNAPSHOT_HEADER_SIZE 320
+/* The first 8 bytes of a snapshot. */
+#define DZ_SNAPSHOT_MAGIC "DZSNAP01"
 #define DZ_SNAPSHOT_VERSION 1
 
 /* First line of a zone text file written with a snapshot; ORIGIN and serial follow. */
@@ -69,6 +71,22 @@ dz_result_t dz_snapshot_writer_add(dz_snapshot_writer_t *writer, const uint8_t *
 /* Add every RR of a buffer of concatenated RRs, as dz_snapshot_writer_add(). */
 dz_result_t dz_snapshot_writer_add_all(dz_snapshot_writer_t *writer, const dz_buf_t *rrs,
 				       dz_error_t *err);
+
+struct dz_snapshot;
+
+/*
+ * Add the version that a difference in IXFR order (RFC 1995 section 4: old
+ * SOA, removed RRs, new SOA, added RRs, uncompressed wire form) makes of
+ * `old`, which must be the version the difference starts from.  The RRs of
+ * `old` that stay are copied in runs, not one by one, so this takes time in
+ * proportion to the changes plus one pass over `old`.  The writer must be
+ * new and must not write a zone text file.  An empty difference copies
+ * `old`.  Returns DZ_ESTATE when the old SOA is not the one of `old`,
+ * DZ_EZONE when the difference removes an RR that is not in `old`, adds one
+ * that is, or is malformed, and the writer's failures.
+ */
+dz_result_t dz_snapshot_writer_add_diff(dz_snapshot_writer_t *writer, const struct dz_snapshot *old,
+					const uint8_t *diff, size_t diff_len, dz_error_t *err);
 
 /* Serial of the SOA added first; 0 before that. */
 uint32_t dz_snapshot_writer_serial(const dz_snapshot_writer_t *writer);
@@ -144,8 +162,8 @@ dz_snapshot_t *dz_snapshot_ref(dz_snapshot_t *snapshot);
 void dz_snapshot_close(dz_snapshot_t *snapshot);
 
 /*
- * Write one RR in presentation form with a newline to `fp`, using ldns.
- * DZ_EZONE when ldns cannot read the RR, DZ_EIO on a write error.
+ * Write one RR in presentation form with a newline to `fp` (signer/print.h).
+ * DZ_EZONE when the RR cannot be printed, DZ_EIO on a write error.
  */
 dz_result_t dz_snapshot_print_rr(FILE *fp, const uint8_t *rr, size_t len, dz_error_t *err);
 

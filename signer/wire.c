@@ -165,15 +165,6 @@ dz_wire_soa_serial(const dz_wire_rr_t *soa)
 	return dz_wire_get_u32(soa->rdata + pos);
 }
 
-int
-dz_serial_compare(uint32_t a, uint32_t b)
-{
-	if (a == b)
-		return 0;
-	/* RFC 1982 section 3.2: a < b when (b - a) mod 2^32 is below 2^31. */
-	return (uint32_t)(b - a) < 0x80000000u ? -1 : 1;
-}
-
 size_t
 dz_wire_name_from_text(const char *text, uint8_t out[DZ_WIRE_NAME_MAX])
 {
@@ -235,15 +226,20 @@ dz_wire_name_to_text(const uint8_t *name, char *out, size_t out_size)
 		uint8_t label = *name++;
 		for (uint8_t i = 0; i < label; i++) {
 			uint8_t c = name[i];
-			char piece[5];
+			char piece[4];
+			size_t n = 0;
 			if (c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' ||
-			    c == ';' || c == '$' || c == '@')
-				snprintf(piece, sizeof(piece), "\\%c", c);
-			else if (c <= 0x20 || c >= 0x7f)
-				snprintf(piece, sizeof(piece), "\\%03u", c);
-			else
-				snprintf(piece, sizeof(piece), "%c", c);
-			size_t n = strlen(piece);
+			    c == ';' || c == '$' || c == '@') {
+				piece[n++] = '\\';
+				piece[n++] = (char)c;
+			} else if (c <= 0x20 || c >= 0x7f) {
+				piece[n++] = '\\';
+				piece[n++] = (char)('0' + c / 100);
+				piece[n++] = (char)('0' + c / 10 % 10);
+				piece[n++] = (char)('0' + c % 10);
+			} else {
+				piece[n++] = (char)c;
+			}
 			if (used + n + 2 > out_size)
 				break;
 			memcpy(out + used, piece, n);

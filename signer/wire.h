@@ -135,13 +135,6 @@ int dz_wire_rr_compare(const dz_wire_rr_t *a, const dz_wire_rr_t *b);
 uint32_t dz_wire_soa_serial(const dz_wire_rr_t *soa);
 
 /*
- * Serial number comparison (RFC 1982 with SERIAL_BITS 32): <0 when a is
- * before b, 0 when equal, >0 when after.  The undefined case (distance of
- * exactly 2^31) counts as after.
- */
-int dz_serial_compare(uint32_t a, uint32_t b);
-
-/*
  * Convert a presentation-form name ("example.com." or "example.com") to
  * lower-case uncompressed wire form in `out` (DZ_WIRE_NAME_MAX bytes).
  * Returns the length, or 0 when the text is not a valid name.  Escapes

@@ -7,6 +7,8 @@
 #include "signer/changes.h"
 #include "signer/zone.h"
 
+static bool hides_children(const dz_node_t *node);
+
 static dz_node_t *
 node_of(const dz_rbnode_t *rb)
 {
@@ -227,6 +229,38 @@ dz_zone_find_le(const dz_zone_t *zone, const uint8_t *key, size_t key_len)
 		}
 	}
 	return best;
+}
+
+dz_result_t
+dz_zone_append(dz_zone_t *zone, const uint8_t *key, size_t key_len, dz_node_t **last)
+{
+	dz_node_t *parent = *last;
+	size_t len;
+
+	assert(parent->rb.right == NULL); /* the last node in order */
+	if (key_len <= zone->origin_key_len ||
+	    !dz_name_key_is_at_or_below(key, key_len, zone->origin_key, zone->origin_key_len) ||
+	    dz_name_key_compare(key, key_len, parent->key, parent->key_len) <= 0)
+		return DZ_EINVAL;
+	/* Every name between `last` and the new one is new, so the deepest existing ancestor is an ancestor of `last`. */
+	while (!dz_name_key_is_at_or_below(key, key_len, parent->key, parent->key_len))
+		parent = parent->parent;
+	for (len = parent->key_len; len < key_len;) {
+		size_t next = len + 1 + (size_t)key[len];
+		dz_node_t *node = new_node(key, next);
+
+		if (node == NULL)
+			return DZ_ENOMEM;
+		node->parent = parent;
+		if (hides_children(parent))
+			node->flags |= DZ_NODE_OCCLUDED;
+		dz_rbtree_link(&zone->names, &node->rb, &(*last)->rb, 1);
+		parent->children++;
+		*last = node;
+		parent = node;
+		len = next;
+	}
+	return DZ_OK;
 }
 
 dz_node_t *
@@ -870,6 +904,18 @@ dz_zone_nsec3_insert(dz_zone_t *zone, dz_nsec3_t *entry)
 		cur = dir < 0 ? cur->left : cur->right;
 	}
 	dz_rbtree_link(&zone->nsec3, &entry->rb, parent, dir);
+	return DZ_OK;
+}
+
+dz_result_t
+dz_zone_nsec3_append(dz_zone_t *zone, dz_nsec3_t *entry, dz_nsec3_t *last)
+{
+	if (last != NULL && hash_compare(entry->hash, last->hash) <= 0)
+		return DZ_EINVAL;
+	if (last == NULL && zone->nsec3.root != NULL)
+		return DZ_EINVAL;
+	assert(last == NULL || last->rb.right == NULL);
+	dz_rbtree_link(&zone->nsec3, &entry->rb, last != NULL ? &last->rb : NULL, 1);
 	return DZ_OK;
 }
 

@@ -203,6 +203,17 @@ dz_node_t *dz_zone_find_le(const dz_zone_t *zone, const uint8_t *key, size_t key
  */
 dz_result_t dz_zone_get(dz_zone_t *zone, const uint8_t *key, size_t key_len, dz_node_t **node);
 
+/*
+ * Add the node of a name that sorts after every name in the tree, for
+ * loading names in canonical order without searching the tree.  `last` is
+ * the last node in order (the apex in a new zone) and receives the new
+ * node.  Missing ancestors are made as empty non-terminals, and occlusion
+ * follows the parent as in dz_zone_get(); the new nodes are not marked
+ * dirty.  Returns DZ_EINVAL when the name is not below the apex or does
+ * not sort after `last`, DZ_ENOMEM.
+ */
+dz_result_t dz_zone_append(dz_zone_t *zone, const uint8_t *key, size_t key_len, dz_node_t **last);
+
 /* In-order traversal of the names. */
 dz_node_t *dz_zone_first(const dz_zone_t *zone);
 dz_node_t *dz_zone_next(const dz_node_t *node);
@@ -337,6 +348,11 @@ dz_sigset_t *dz_sigset_new(uint16_t count, const uint8_t *data, size_t len);
 dz_nsec3_t *dz_zone_nsec3_find(const dz_zone_t *zone, const uint8_t hash[DZ_NSEC3_HASH_LEN]);
 /* Insert; DZ_EEXIST when an entry with the hash is there. */
 dz_result_t dz_zone_nsec3_insert(dz_zone_t *zone, dz_nsec3_t *entry);
+/*
+ * Insert an entry whose hash is greater than every hash in the tree, after
+ * `last` (the last entry, NULL in an empty tree).  DZ_EINVAL otherwise.
+ */
+dz_result_t dz_zone_nsec3_append(dz_zone_t *zone, dz_nsec3_t *entry, dz_nsec3_t *last);
 /* Unlink from the tree and from its node, touch it, and free it. */
 void dz_zone_nsec3_remove(dz_zone_t *zone, dz_nsec3_t *entry);
 /* The entry with the greatest hash below `hash` (wrapping to the last); NULL when empty. */

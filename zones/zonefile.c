@@ -624,7 +624,7 @@ static dz_result_t
 read_source(reader_t *r, source_t *src)
 {
 	for (;;) {
-		unsigned line = 0;
+		unsigned line = src->line;
 		bool eof = false;
 		dz_result_t result = read_record_text(r, src, &line, &eof);
 		if (result != DZ_OK)
@@ -644,10 +644,10 @@ read_source(reader_t *r, source_t *src)
 	}
 }
 
-/* Read `top`, already opened by the caller, with a fresh reader. */
+/* Read `top`, already opened by the caller, with a fresh reader calling `fn` or `record_fn`. */
 static dz_result_t
 read_top(source_t *top, const char *origin, const dz_zonefile_options_t *options,
-	 dz_zonefile_rr_fn fn, void *ctx, dz_error_t *err)
+	 dz_zonefile_rr_fn fn, dz_zonefile_record_fn record_fn, void *ctx, dz_error_t *err)
 {
 	dz_zonefile_options_t defaults;
 	reader_t r = { 0 };
@@ -659,6 +659,7 @@ read_top(source_t *top, const char *origin, const dz_zonefile_options_t *options
 	}
 	r.options = options;
 	r.fn = fn;
+	r.record_fn = record_fn;
 	r.ctx = ctx;
 	r.err = err;
 	if (options->has_default_ttl) {
@@ -690,12 +691,14 @@ cleanup:
 	free(r.text);
 	free(r.tokens);
 	free(r.scratch);
+	free(r.wire);
 	return result;
 }
 
-dz_result_t
-dz_zonefile_read(const char *path, const char *origin, const dz_zonefile_options_t *options,
-		 dz_zonefile_rr_fn fn, void *ctx, dz_error_t *err)
+/* Open the file at `path` and read it with read_top(). */
+static dz_result_t
+read_path(const char *path, const char *origin, const dz_zonefile_options_t *options,
+	  dz_zonefile_rr_fn fn, dz_zonefile_record_fn record_fn, void *ctx, dz_error_t *err)
 {
 	source_t top = { 0 };
 	dz_result_t result;
@@ -710,16 +713,17 @@ dz_zonefile_read(const char *path, const char *origin, const dz_zonefile_options
 	result = source_open_file(&top, err);
 	if (result != DZ_OK)
 		goto cleanup;
-	result = read_top(&top, origin, options, fn, ctx, err);
+	result = read_top(&top, origin, options, fn, record_fn, ctx, err);
 cleanup:
 	source_close(&top);
 	return result;
 }
 
-dz_result_t
-dz_zonefile_read_buffer(const char *data, size_t len, const char *name, const char *origin,
-			const dz_zonefile_options_t *options, dz_zonefile_rr_fn fn, void *ctx,
-			dz_error_t *err)
+/* Read `data` as the top-level file `name` with read_top(). */
+static dz_result_t
+read_memory(const char *data, size_t len, const char *name, const char *origin,
+	    const dz_zonefile_options_t *options, dz_zonefile_rr_fn fn,
+	    dz_zonefile_record_fn record_fn, void *ctx, dz_error_t *err)
 {
 	source_t top = { 0 };
 	dz_result_t result;
@@ -733,9 +737,38 @@ dz_zonefile_read_buffer(const char *data, size_t len, const char *name, const ch
 		result = dz_error_set(err, DZ_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	result = read_top(&top, origin, options, fn, ctx, err);
+	result = read_top(&top, origin, options, fn, record_fn, ctx, err);
 cleanup:
 	source_close(&top);
 	return result;
 }
 
+dz_result_t
+dz_zonefile_read(const char *path, const char *origin, const dz_zonefile_options_t *options,
+		 dz_zonefile_rr_fn fn, void *ctx, dz_error_t *err)
+{
+	return read_path(path, origin, options, fn, NULL, ctx, err);
+}
+
+dz_result_t
+dz_zonefile_read_buffer(const char *data, size_t len, const char *name, const char *origin,
+			const dz_zonefile_options_t *options, dz_zonefile_rr_fn fn, void *ctx,
+			dz_error_t *err)
+{
+	return read_memory(data, len, name, origin, options, fn, NULL, ctx, err);
+}
+
+dz_result_t
+dz_zonefile_read_records(const char *path, const char *origin, const dz_zonefile_options_t *options,
+			 dz_zonefile_record_fn fn, void *ctx, dz_error_t *err)
+{
+	return read_path(path, origin, options, NULL, fn, ctx, err);
+}
+
+dz_result_t
+dz_zonefile_read_records_buffer(const char *data, size_t len, const char *name, const char *origin,
+				const dz_zonefile_options_t *options, dz_zonefile_record_fn fn,
+				void *ctx, dz_error_t *err)
+{
+	return read_memory(data, len, name, origin, options, NULL, fn, ctx, err);
+}

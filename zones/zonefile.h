@@ -83,6 +83,30 @@ typedef dz_result_t (*dz_zonefile_rr_fn)(void *ctx, const ldns_rr *rr, const cha
 					 unsigned line, dz_error_t *err);
 
 /*
+ * One record in uncompressed wire form, as dz_zonefile_read_records()
+ * passes it on.  The owner and the domain names in the RDATA of the types
+ * RFC 4034 section 6.2 lists as updated by RFC 6840 section 5.1 (NS, CNAME,
+ * SOA, PTR, MX, SRV, DNAME, RRSIG and a few obsolete ones, not NSEC) are in
+ * lower case, which is the canonical form the signer needs.  Every pointer
+ * is borrowed until the callback returns.
+ */
+typedef struct dz_zonefile_record {
+	const uint8_t *owner;
+	size_t owner_len;
+	uint16_t type;
+	uint16_t rr_class;
+	uint32_t ttl;
+	const uint8_t *rdata;
+	uint16_t rdata_len;
+	const char *file; /* as for dz_zonefile_rr_fn */
+	unsigned line;
+} dz_zonefile_record_t;
+
+/* Called once per record, in file order, with the contract of dz_zonefile_rr_fn. */
+typedef dz_result_t (*dz_zonefile_record_fn)(void *ctx, const dz_zonefile_record_t *record,
+					     dz_error_t *err);
+
+/*
  * Supplies the text of an $INCLUDE target instead of the file system.
  * `path` is the target resolved against the folder of the including file.
  * On DZ_OK, `*data` and `*len` point at the text, which must stay valid
@@ -142,6 +166,25 @@ void dz_zonefile_options_init(dz_zonefile_options_t *options);
 dz_result_t dz_zonefile_read(const char *path, const char *origin,
 			     const dz_zonefile_options_t *options, dz_zonefile_rr_fn fn, void *ctx,
 			     dz_error_t *err);
+
+/*
+ * Like dz_zonefile_read(), but pass each record in wire form.  The RDATA of
+ * the common types of a mail zone (A, AAAA, NS, CNAME, PTR, DNAME, MX, SRV,
+ * SOA, TXT, DS, CDS, TLSA, SMIMEA) is converted here when it has the plain
+ * form: decimal numbers, hex, names without escapes, strings.  Everything
+ * else goes through ldns as in dz_zonefile_read(), so both accept the same
+ * text, make the same wire form and report the same errors.  This is the
+ * fast way to load a large zone: ldns allocates several objects per record.
+ */
+dz_result_t dz_zonefile_read_records(const char *path, const char *origin,
+				     const dz_zonefile_options_t *options,
+				     dz_zonefile_record_fn fn, void *ctx, dz_error_t *err);
+
+/* dz_zonefile_read_records() on text in memory, as dz_zonefile_read_buffer(). */
+dz_result_t dz_zonefile_read_records_buffer(const char *data, size_t len, const char *name,
+					    const char *origin,
+					    const dz_zonefile_options_t *options,
+					    dz_zonefile_record_fn fn, void *ctx, dz_error_t *err);
 
 /*
  * Like dz_zonefile_read(), but the top-level text is `data` of `len` bytes

@@ -1,8 +1,9 @@
 /*
- * zonefile_internal.h -- state shared by the two halves of the zone file
- * reader: zonefile.c reads the text, the directives and $INCLUDE, and
- * zonefile_record.c turns the text of one record into an ldns_rr.  Only
- * those two files include it.
+ * zonefile_internal.h -- state shared by the parts of the zone file
+ * reader: zonefile.c reads the text, the directives and $INCLUDE,
+ * zonefile_record.c turns the text of one record into an ldns_rr or a wire
+ * record, and zonefile_rdata.c converts the plain RDATA of common types to
+ * wire form without ldns.  Only those files include it.
  */
 #ifndef DZ_ZONES_ZONEFILE_INTERNAL_H
 #define DZ_ZONES_ZONEFILE_INTERNAL_H
@@ -55,7 +56,8 @@ typedef struct source {
 
 typedef struct reader {
 	const dz_zonefile_options_t *options;
-	dz_zonefile_rr_fn fn;
+	dz_zonefile_rr_fn fn;		/* exactly one of fn and record_fn is set */
+	dz_zonefile_record_fn record_fn;
 	void *ctx;
 	dz_error_t *err;
 
@@ -84,6 +86,10 @@ typedef struct reader {
 	/* Scratch buffer for the text handed to ldns. */
 	char *scratch;
 	size_t scratch_cap;
+
+	/* Wire form of the record passed to record_fn. */
+	uint8_t *wire;
+	size_t wire_cap;
 } reader_t;
 
 /* Size of the buffer that dz_zonefile_excerpt() fills. */
@@ -118,5 +124,19 @@ dz_result_t dz_zonefile_resolve_name(reader_t *r, source_t *src, unsigned line, 
 
 /* Parse the record in r->text and pass it to the callback. */
 dz_result_t dz_zonefile_handle_record(reader_t *r, source_t *src, unsigned line);
+
+/* Longest RDATA (RFC 1035 section 3.2.1: RDLENGTH is 16 bits). */
+#define RDATA_MAX 65535
+
+/*
+ * Convert the RDATA of `type` in tokens `first` and later of r->text into
+ * `out` (RDATA_MAX bytes) when it has the plain form that this file
+ * handles, with the names of NS, CNAME, SOA, PTR, MX, SRV and DNAME in
+ * lower case.  Relative names take `origin` (uncompressed wire form).
+ * Returns the RDATA length, or -1 when ldns must parse the text: another
+ * type, another form, or text that may be invalid.
+ */
+long dz_zonefile_fast_rdata(const reader_t *r, size_t first, uint16_t type, const uint8_t *origin,
+			    size_t origin_len, uint8_t *out);
 
 #endif

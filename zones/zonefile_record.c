@@ -635,13 +635,13 @@ apply_zone_class(reader_t *r, source_t *src, unsigned line, record_fields_t *fie
 	return DZ_OK;
 }
 
-/* Set the TTL of an SOA record that had none from its MINIMUM field (rule 4). */
+/*
+ * Take the SOA MINIMUM field `ttl` as the TTL of an SOA record that had
+ * none (rule 4) and as the $TTL from now on.
+ */
 static dz_result_t
-apply_soa_minimum_ttl(reader_t *r, source_t *src, unsigned line, ldns_rr *rr)
+apply_soa_minimum_ttl(reader_t *r, source_t *src, unsigned line, uint32_t ttl)
 {
-	const ldns_rdf *minimum = ldns_rr_rdf(rr, 6);
-	uint32_t ttl = minimum != NULL ? ldns_rdf2native_int32(minimum) : 0;
-
 	if (ttl > DZ_ZONEFILE_TTL_MAX)
 		return dz_error_set(r->err, DZ_ERANGE,
 				    "%s:%u: no TTL and no $TTL, and the SOA MINIMUM %u that would "
@@ -651,10 +651,79 @@ apply_soa_minimum_ttl(reader_t *r, source_t *src, unsigned line, ldns_rr *rr)
 	       "%s:%u: no TTL and no $TTL; using the SOA MINIMUM %u as the default TTL, as BIND "
 	       "does; add a $TTL line (RFC 2308 section 4)",
 	       src->name, line, ttl);
-	ldns_rr_set_ttl(rr, ttl);
 	r->default_ttl = ttl;
 	r->default_ttl_known = true;
 	return DZ_OK;
+}
+
+/* The MINIMUM field of SOA RDATA in wire form: its last four octets. */
+static uint32_t
+soa_minimum(const uint8_t *rdata, size_t len)
+{
+	const uint8_t *p = rdata + len - 4;
+
+	return len >= 4 ? ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3]
+			: 0;
+}
+
+/*
+ * Write the record into r->wire in canonical wire form and pass it to
+ * r->record_fn.  `rr` is the record parsed by ldns, or NULL when the RDATA
+ * of `rdata_len` octets is already in r->wire after room for the owner.
+ */
+static dz_result_t
+deliver_record(reader_t *r, source_t *src, unsigned line, const record_fields_t *fields,
+	       ldns_rr *rr, size_t rdata_len)
+{
+	dz_zonefile_record_t record;
+	ldns_buffer *canonical = NULL;
+	dz_result_t result = DZ_OK;
+
+	memset(&record, 0, sizeof(record));
+	record.file = src->name;
+	record.line = line;
+	record.type = fields->type;
+	record.rr_class = fields->klass;
+	record.ttl = fields->ttl;
+	if (rr == NULL) {
+		/* The owner goes before the RDATA, in lower case. */
+		size_t owner_len = ldns_rdf_size(fields->owner);
+		const uint8_t *owner = ldns_rdf_data(fields->owner);
+		for (size_t i = 0; i < owner_len; i++) {
+			uint8_t c = owner[i];
+			r->wire[i] = (uint8_t)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+		}
+		record.owner = r->wire;
+		record.owner_len = owner_len;
+		record.rdata = r->wire + NAME_WIRE_MAX;
+		record.rdata_len = (uint16_t)rdata_len;
+	} else {
+		canonical = ldns_buffer_new(512);
+		if (canonical == NULL)
+			return dz_error_set(r->err, DZ_ENOMEM, "%s:%u: out of memory", src->name, line);
+		if (ldns_rr2buffer_wire_canonical(canonical, rr, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK) {
+			result = dz_error_set(r->err, DZ_ESYNTAX, "%s:%u: record cannot be written in wire form",
+					      src->name, line);
+			goto cleanup;
+		}
+		const uint8_t *data = ldns_buffer_begin(canonical);
+		size_t owner_len = ldns_rdf_size(ldns_rr_owner(rr));
+		size_t len = ldns_buffer_position(canonical);
+		if (owner_len + 10 > len) {
+			result = dz_error_set(r->err, DZ_EINTERNAL, "%s:%u: record cannot be written in wire form",
+					      src->name, line);
+			goto cleanup;
+		}
+		record.owner = data;
+		record.owner_len = owner_len;
+		record.ttl = ldns_rr_ttl(rr);
+		record.rdata = data + owner_len + 10;
+		record.rdata_len = (uint16_t)(len - owner_len - 10);
+	}
+	result = r->record_fn(r->ctx, &record, r->err);
+cleanup:
+	ldns_buffer_free(canonical);
+	return result;
 }
 
 dz_result_t
@@ -664,6 +733,7 @@ dz_zonefile_handle_record(reader_t *r, source_t *src, unsigned line)
 	record_fields_t fields = { 0 };
 	ldns_rr *rr = NULL;
 	bool ttl_from_soa = false;
+	long fast_len = -1;
 	size_t next = 0;
 	dz_result_t result;
 
@@ -679,20 +749,42 @@ dz_zonefile_handle_record(reader_t *r, source_t *src, unsigned line)
 	if (result != DZ_OK)
 		goto cleanup;
 
-	/* Data: generic form, or presentation form parsed by ldns. */
+	/* Data: plain forms of common types here, generic form, or presentation form parsed by ldns. */
 	size_t first = fields.data_token;
 	bool generic = first < r->token_count && !r->tokens[first].quoted &&
 		       r->tokens[first].len == 2 && memcmp(r->text + r->tokens[first].start, "\\#", 2) == 0;
-	if (generic)
-		result = parse_generic_rdata(r, src, line, first, fields.type, fields.klass, fields.ttl,
-					     &rr);
-	else
-		result = parse_text_rdata(r, src, line, first, fields.type, fields.klass, fields.ttl,
-					  &rr);
-	if (result == DZ_OK)
-		result = check_rdata_names(r, src, line, rr);
-	if (result == DZ_OK && ttl_from_soa)
-		result = apply_soa_minimum_ttl(r, src, line, rr);
+	if (r->record_fn != NULL && !generic && src->origin != NULL) {
+		if (r->wire == NULL) {
+			r->wire = malloc(NAME_WIRE_MAX + RDATA_MAX);
+			if (r->wire == NULL) {
+				result = dz_error_set(r->err, DZ_ENOMEM, "%s:%u: out of memory", src->name, line);
+				goto cleanup;
+			}
+		}
+		fast_len = dz_zonefile_fast_rdata(r, first, fields.type, ldns_rdf_data(src->origin),
+						  ldns_rdf_size(src->origin), r->wire + NAME_WIRE_MAX);
+	}
+	if (fast_len >= 0) {
+		if (ttl_from_soa) {
+			fields.ttl = soa_minimum(r->wire + NAME_WIRE_MAX, (size_t)fast_len);
+			result = apply_soa_minimum_ttl(r, src, line, fields.ttl);
+		}
+	} else {
+		if (generic)
+			result = parse_generic_rdata(r, src, line, first, fields.type, fields.klass,
+						     fields.ttl, &rr);
+		else
+			result = parse_text_rdata(r, src, line, first, fields.type, fields.klass,
+						  fields.ttl, &rr);
+		if (result == DZ_OK)
+			result = check_rdata_names(r, src, line, rr);
+		if (result == DZ_OK && ttl_from_soa) {
+			const ldns_rdf *minimum = ldns_rr_rdf(rr, 6);
+			fields.ttl = minimum != NULL ? ldns_rdf2native_int32(minimum) : 0;
+			result = apply_soa_minimum_ttl(r, src, line, fields.ttl);
+			ldns_rr_set_ttl(rr, fields.ttl);
+		}
+	}
 	if (result != DZ_OK)
 		goto cleanup;
 
@@ -711,12 +803,17 @@ dz_zonefile_handle_record(reader_t *r, source_t *src, unsigned line)
 		result = dz_error_set(r->err, DZ_ENOMEM, "%s:%u: out of memory", src->name, line);
 		goto cleanup;
 	}
-	/* ldns parsed the record with "." in place of the owner. */
-	ldns_rdf_deep_free(ldns_rr_owner(rr));
-	ldns_rr_set_owner(rr, fields.owner);
-	fields.owner = NULL;
+	if (rr != NULL) {
+		/* ldns parsed the record with "." in place of the owner. */
+		ldns_rdf_deep_free(ldns_rr_owner(rr));
+		ldns_rr_set_owner(rr, fields.owner);
+		fields.owner = NULL;
+	}
 
-	result = r->fn(r->ctx, rr, src->name, line, r->err);
+	if (r->record_fn != NULL)
+		result = deliver_record(r, src, line, &fields, rr, fast_len >= 0 ? (size_t)fast_len : 0);
+	else
+		result = r->fn(r->ctx, rr, src->name, line, r->err);
 	if (result != DZ_OK && r->err != NULL && r->err->code == DZ_OK)
 		dz_error_set(r->err, result, "%s:%u: record '%s' rejected: %s", src->name, line,
 			     dz_zonefile_excerpt(r, buf), dz_result_text(result));

@@ -1,30 +1,54 @@
-"""Helpers for the signing tests: run the validators on a signed zone and
-read records back with dnspython."""
-import os
+"""Helpers for the signing tests: sign with `danezone sign` and keys in a
+SoftHSM2 token, run the validators on a signed zone and read records back
+with dnspython."""
+import re
 import subprocess
-import time
 
 import dns.name
 import dns.rdatatype
 import dns.zone
 
-from conftest import BUILDDIR, run
-
-SOFTSIGN = os.path.join(BUILDDIR, "tests", "unit", "signer", "softsign")
-
-# softsign leaks nothing, but its test keys live until exit: skip leak checks.
-SOFTSIGN_ENV = {"ASAN_OPTIONS": "detect_leaks=0"}
+from conftest import danezone, run
 
 
-def softsign(origin, input_path, output_path, *args, check=True):
-    """Sign with the test tool (in-memory OpenSSL keys); returns the CompletedProcess."""
-    return run([SOFTSIGN, origin, input_path, output_path, "--now", str(int(time.time())), *args],
-               env=SOFTSIGN_ENV, check=check)
+class TokenSigner:
+    """`danezone sign` for one zone with keys generated in a SoftHSM2 token.
+
+    The keys stay in the token and the key registry of `state`, so later
+    runs of one test sign with the same keys.
+    """
+
+    def __init__(self, softhsm, state, origin="example.com"):
+        self.softhsm = softhsm
+        self.state = str(state)
+        self.origin = origin
+
+    def token_args(self):
+        return ["--token", self.softhsm.label, "--pin-file", self.softhsm.pin_file,
+                "--state-dir", self.state]
+
+    def generate(self, role, algorithm="ECDSAP256SHA256"):
+        """Generate a key of `role` (ksk, zsk, csk); returns its CKA_ID in hex."""
+        danezone("key", "generate", "--zone", self.origin, "--role", role, "--algorithm",
+                 algorithm, *self.token_args(), env=self.softhsm.env)
+        listing = danezone("key", "list", "--zone", self.origin, *self.token_args(),
+                           env=self.softhsm.env).stdout
+        ids = re.findall(rf"^{re.escape(self.origin)}\.\s+{role}\s+\S+\s+\d+\s+([0-9a-f]+)",
+                         listing, re.M)
+        assert ids, listing
+        return ids[-1]
+
+    def sign(self, input_path, output_path, *args, check=True):
+        """Run `danezone sign --stats`; `input_path` None signs from --previous and --diff."""
+        command = ["sign", "--zone", self.origin, "--output", output_path, "--stats"]
+        if input_path is not None:
+            command += ["--input", input_path]
+        return danezone(*command, *args, *self.token_args(), env=self.softhsm.env, check=check)
 
 
-def parse_report(stdout):
-    """Turn 'key=value key=value' into a dict of ints."""
-    return {k: int(v) for k, v in (item.split("=") for item in stdout.split())}
+def parse_stats(stdout):
+    """The "name value" lines of `danezone sign --stats` as a dict of strings."""
+    return dict(line.split(" ", 1) for line in stdout.splitlines() if " " in line)
 
 
 def assert_validators_accept(origin, path):

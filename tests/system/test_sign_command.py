@@ -1,10 +1,8 @@
 """`danezone sign` with keys in a SoftHSM2 token, checked by independent validators."""
-import re
-
 import pytest
 
 from conftest import danezone, run
-from signer_helpers import assert_validators_accept, load_zone
+from signer_helpers import TokenSigner, assert_validators_accept, load_zone, parse_stats
 from test_signed_output import ZONE
 
 TLSA_OLD = "_25._tcp.mail 3600 IN TLSA 3 1 1 0011223344556677889900112233445566778899001122334455667788990011"
@@ -15,29 +13,15 @@ def token_args(softhsm, state):
     return ["--token", softhsm.label, "--pin-file", softhsm.pin_file, "--state-dir", state]
 
 
-def generate(softhsm, state, role, algorithm="ECDSAP256SHA256"):
-    """Generate a key for example.com and return its CKA_ID in hex."""
-    danezone("key", "generate", "--zone", "example.com", "--role", role, "--algorithm",
-             algorithm, *token_args(softhsm, state), env=softhsm.env)
-    listing = danezone("key", "list", "--zone", "example.com", *token_args(softhsm, state),
-                       env=softhsm.env).stdout
-    ids = re.findall(rf"^example\.com\.\s+{role}\s+\S+\s+\d+\s+([0-9a-f]+)", listing, re.M)
-    assert ids, listing
-    return ids[-1]
-
-
-def stats(stdout):
-    return dict(line.split(" ", 1) for line in stdout.splitlines() if " " in line)
-
-
 @pytest.fixture
 def signing(tmp_path, softhsm):
     state = tmp_path / "state"
     state.mkdir()
     zone = tmp_path / "example.com.zone"
     zone.write_text(ZONE)
-    ksk = generate(softhsm, state, "ksk")
-    zsk = generate(softhsm, state, "zsk")
+    signer = TokenSigner(softhsm, state)
+    ksk = signer.generate("ksk")
+    zsk = signer.generate("zsk")
     return tmp_path, softhsm, str(state), zone, ksk, zsk
 
 
@@ -48,7 +32,7 @@ def test_sign_with_registered_keys(signing, processes):
     proc = danezone("sign", "--zone", "example.com", "--input", zone, "--output", out,
                     "--processes", processes, "--stats", *token_args(softhsm, state),
                     env=softhsm.env)
-    figures = stats(proc.stdout)
+    figures = parse_stats(proc.stdout)
     assert int(figures["rrsigs_created"]) > 0
     assert float(figures["rrsigs_per_second"]) > 0
     assert_validators_accept("example.com", str(out))
@@ -65,8 +49,9 @@ def test_sign_with_each_algorithm(tmp_path, softhsm, algorithm):
     state.mkdir()
     zone = tmp_path / "example.com.zone"
     zone.write_text(ZONE)
-    generate(softhsm, str(state), "ksk", algorithm)
-    generate(softhsm, str(state), "zsk", algorithm)
+    signer = TokenSigner(softhsm, state)
+    signer.generate("ksk", algorithm)
+    signer.generate("zsk", algorithm)
     out = tmp_path / "signed"
     danezone("sign", "--zone", "example.com", "--input", zone, "--output", out,
              *token_args(softhsm, str(state)), env=softhsm.env)
@@ -105,7 +90,7 @@ def test_one_tlsa_change_resigns_two_rrsets(signing):
     proc = danezone("sign", "--zone", "example.com", "--previous", first, "--diff", diff,
                     "--output", second, "--ixfr-out", ixfr, "--stats",
                     *token_args(softhsm, state), env=softhsm.env)
-    figures = stats(proc.stdout)
+    figures = parse_stats(proc.stdout)
     # The TLSA RRset and the SOA.
     assert figures["rrsigs_created"] == "2"
     assert int(figures["rrsigs_kept"]) > 20
@@ -123,7 +108,7 @@ def test_incremental_run_in_memory(signing):
     proc = danezone("sign", "--zone", "example.com", "--input", zone, "--output", out,
                     "--incremental", diff, "--stats", *token_args(softhsm, state),
                     env=softhsm.env)
-    figures = stats(proc.stdout)
+    figures = parse_stats(proc.stdout)
     assert figures["incremental_rrsigs_created"] == "2"
     assert int(figures["incremental_serial"]) == int(figures["serial"]) + 1
     assert_validators_accept("example.com", str(out))
@@ -151,3 +136,65 @@ def test_unknown_policy_value_is_usage_error(signing):
                     env=softhsm.env, check=False)
     assert proc.returncode == 2
     assert "invalid value 'nsec5' for denial: expected nsec|nsec3" in proc.stderr
+
+
+def test_snapshot_previous_resigns_two_rrsets(signing):
+    tmp_path, softhsm, state, zone, _ksk, _zsk = signing
+    signer = TokenSigner(softhsm, state)
+    first, first_snap = tmp_path / "v1", tmp_path / "v1.snapshot"
+    second, second_snap = tmp_path / "v2", tmp_path / "v2.snapshot"
+    ixfr = tmp_path / "v2.ixfr"
+    signer.sign(zone, first, "--snapshot-out", first_snap)
+    diff = tmp_path / "change.diff"
+    diff.write_text(f"- {TLSA_OLD}\n+ {TLSA_NEW}\n")
+    figures = parse_stats(signer.sign(None, second, "--previous", first_snap, "--diff", diff,
+                                      "--snapshot-out", second_snap, "--ixfr-out", ixfr).stdout)
+    assert figures["previous_snapshot"] == "1"
+    assert figures["previous_reused"] == "1"
+    # The TLSA RRset and the SOA, as from the zone file.
+    assert figures["rrsigs_created"] == "2"
+    assert figures["ixfr_removed"] == "3"
+    assert figures["ixfr_added"] == "3"
+    assert_validators_accept("example.com", str(second))
+
+    # The new snapshot is the zone just written: read back without changes, it prints the same file.
+    empty = tmp_path / "empty.diff"
+    empty.write_text("")
+    again = tmp_path / "v2-again"
+    figures = parse_stats(signer.sign(None, again, "--previous", second_snap, "--diff", empty).stdout)
+    assert figures["rrsigs_created"] == "0"
+    assert again.read_bytes() == second.read_bytes()
+
+
+def test_snapshot_previous_with_new_key_signs_all(signing):
+    tmp_path, softhsm, state, zone, _ksk, _zsk = signing
+    signer = TokenSigner(softhsm, state)
+    first, first_snap = tmp_path / "v1", tmp_path / "v1.snapshot"
+    second = tmp_path / "v2"
+    figures = parse_stats(signer.sign(zone, first, "--snapshot-out", first_snap).stdout)
+    made_first = int(figures["rrsigs_created"])
+    signer.generate("zsk")
+    diff = tmp_path / "change.diff"
+    diff.write_text(f"- {TLSA_OLD}\n+ {TLSA_NEW}\n")
+    figures = parse_stats(signer.sign(None, second, "--previous", first_snap, "--diff", diff).stdout)
+    # Signatures of the old keys cannot be reused for the new key: every RRset gets one.
+    assert figures["previous_reused"] == "0"
+    assert int(figures["rrsigs_created"]) >= made_first - 4
+    assert_validators_accept("example.com", str(second))
+
+
+def test_damaged_snapshot_writes_nothing(signing):
+    tmp_path, softhsm, state, zone, _ksk, _zsk = signing
+    signer = TokenSigner(softhsm, state)
+    first_snap = tmp_path / "v1.snapshot"
+    signer.sign(zone, tmp_path / "v1", "--snapshot-out", first_snap)
+    data = bytearray(first_snap.read_bytes())
+    data[23] += 1  # the RR count in the header (signer/snapshot.h)
+    first_snap.write_bytes(bytes(data))
+    diff = tmp_path / "change.diff"
+    diff.write_text(f"- {TLSA_OLD}\n+ {TLSA_NEW}\n")
+    out = tmp_path / "v2"
+    proc = signer.sign(None, out, "--previous", first_snap, "--diff", diff, check=False)
+    assert proc.returncode == 1
+    assert str(first_snap) in proc.stderr
+    assert not out.exists()

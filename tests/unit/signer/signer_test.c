@@ -12,16 +12,14 @@
 #include <unistd.h>
 
 #include <ldns/ldns.h>
-#include <openssl/ec.h>
-#include <openssl/ecdsa.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
+#include "hsm/hsm.h"
 #include "signer/apex.h"
 #include "signer/rrsig.h"
 #include "zones/zonefile.h"
 #include "signer/update.h"
 #include "signer_test.h"
+#include "tests/unit/hsm/softhsm_fixture.h"
 
 size_t
 test_wire_name(const char *text, uint8_t *wire)
@@ -140,82 +138,70 @@ test_delete_rr(dz_zone_t *zone, const char *text)
 	assert_true(found);
 }
 
-/* The test keys, found by CKA_ID (one byte: the index). */
-static EVP_PKEY *test_pkeys[8];
+/*
+ * One SoftHSM2 token per test program, made on first use and removed at
+ * exit, with the in-process sign service that the programs use for
+ * --processes 0.  Every signature of the unit tests comes from it.
+ */
+static softhsm_fixture_t *token;
+static dz_hsm_t *token_hsm;
+static dz_sign_service_t *token_service;
 
-static void make_keyset(dz_keyset_t *keys, size_t count);
+static void
+close_token(void)
+{
+	dz_sign_service_destroy(token_service);
+	dz_hsm_destroy(token_hsm);
+	softhsm_fixture_destroy(token);
+	token_service = NULL;
+	token_hsm = NULL;
+	token = NULL;
+}
 
-static EVP_PKEY *saved_keys[8];
+static void
+open_token(void)
+{
+	dz_error_t err;
+
+	if (token != NULL)
+		return;
+	dz_error_init(&err);
+	token = softhsm_fixture_create(true);
+	/* Two sessions, so that the worker threads of a signing run sign in parallel. */
+	token->config.sessions = 2;
+	if (dz_hsm_create(&token->config, &token_hsm, &err) != DZ_OK ||
+	    dz_sign_service_create_local(token_hsm, &token_service, &err) != DZ_OK)
+		fail_msg("test token: %s", dz_error_message(&err));
+	atexit(close_token);
+}
 
 void
 test_keys_create(dz_keyset_t *keys, size_t count)
 {
-	test_keys_create_from(keys, count, NULL);
-}
+	dz_error_t err;
 
-void
-test_keys_create_from(dz_keyset_t *keys, size_t count, const char *path)
-{
-	FILE *fp = path != NULL ? fopen(path, "r") : NULL;
-	bool loaded = fp != NULL;
-
-	for (size_t i = 0; i < count && i < 8; i++) {
-		saved_keys[i] = fp != NULL ? PEM_read_PrivateKey(fp, NULL, NULL, NULL) : NULL;
-		if (saved_keys[i] == NULL)
-			loaded = false;
-	}
-	if (fp != NULL)
-		fclose(fp);
-	if (!loaded) {
-		for (size_t i = 0; i < count && i < 8; i++) {
-			EVP_PKEY_free(saved_keys[i]);
-			saved_keys[i] = EVP_EC_gen("P-256");
-			assert_non_null(saved_keys[i]);
-		}
-		if (path != NULL) {
-			fp = fopen(path, "w");
-			assert_non_null(fp);
-			for (size_t i = 0; i < count && i < 8; i++)
-				assert_int_equal(PEM_write_PrivateKey(fp, saved_keys[i], NULL, NULL, 0, NULL, NULL), 1);
-			fclose(fp);
-		}
-	}
-	make_keyset(keys, count);
-}
-
-static void
-make_keyset(dz_keyset_t *keys, size_t count)
-{
-	assert_true(count <= 8);
+	open_token();
+	dz_error_init(&err);
 	memset(keys, 0, sizeof(*keys));
 	keys->keys = calloc(count, sizeof(*keys->keys));
 	assert_non_null(keys->keys);
 	keys->count = count;
 	for (size_t i = 0; i < count; i++) {
 		dz_zone_key_t *k = &keys->keys[i];
-		EVP_PKEY *pkey = saved_keys[i];
-		uint8_t point[65];
-		size_t point_len = 0;
+		dz_hsm_key_t info;
 		uint8_t rdata[4 + DZ_PUBLIC_KEY_MAX];
-		size_t rdata_len;
 
-		assert_non_null(pkey);
-		assert_int_equal(EVP_PKEY_get_octet_string_param(pkey, "encoded-pub-key", point,
-								 sizeof(point), &point_len), 1);
-		assert_int_equal(point_len, 65);
-		if (test_pkeys[i] != NULL && test_pkeys[i] != pkey)
-			EVP_PKEY_free(test_pkeys[i]);
-		test_pkeys[i] = pkey;
-		saved_keys[i] = NULL;
-		k->key_id[0] = (uint8_t)i;
-		k->key_id_len = 1;
+		if (dz_hsm_generate_key(token_hsm, DZ_ALG_ECDSAP256SHA256, 0, "test", &info, &err) != DZ_OK)
+			fail_msg("test key: %s", dz_error_message(&err));
+		memcpy(k->key_id, info.id, info.id_len);
+		k->key_id_len = info.id_len;
 		k->algorithm = DZ_ALG_ECDSAP256SHA256;
+		if (dz_hsm_public_key(token_hsm, info.id, info.id_len, k->algorithm, k->public_key,
+				      &k->public_key_len, &err) != DZ_OK)
+			fail_msg("test key: %s", dz_error_message(&err));
 		/* Two keys are a KSK and a ZSK; otherwise every key is a CSK. */
 		k->flags = count == 2 && i == 1 ? 256 : 257;
-		memcpy(k->public_key, point + 1, 64); /* RFC 6605: X | Y without the 0x04 prefix */
-		k->public_key_len = 64;
-		rdata_len = dz_apex_dnskey_rdata(k, rdata);
-		k->key_tag = dz_key_tag(rdata, rdata_len);
+		k->key_tag = dz_key_tag(rdata, dz_apex_dnskey_rdata(k, rdata));
 		k->publish = true;
 		k->sign_keys = k->flags == 257;
 		k->sign_zone = count != 2 || k->flags == 256;
@@ -226,51 +212,23 @@ make_keyset(dz_keyset_t *keys, size_t count)
 void
 test_keys_free(dz_keyset_t *keys)
 {
+	dz_error_t err;
+
+	dz_error_init(&err);
+	for (size_t i = 0; i < keys->count; i++)
+		assert_int_equal(dz_hsm_delete_key(token_hsm, keys->keys[i].key_id,
+						   keys->keys[i].key_id_len, &err),
+				 DZ_OK);
 	free(keys->keys);
 	keys->keys = NULL;
 	keys->count = 0;
 }
 
-static dz_result_t
-soft_sign(void *ctx, dz_sign_request_t *requests, size_t count, dz_error_t *err)
-{
-	(void)ctx;
-	for (size_t i = 0; i < count; i++) {
-		dz_sign_request_t *req = &requests[i];
-		EVP_PKEY *pkey = req->key_id_len == 1 && req->key_id[0] < 8 ? test_pkeys[req->key_id[0]] : NULL;
-		EVP_MD_CTX *md = EVP_MD_CTX_new();
-		uint8_t der[128];
-		size_t der_len = sizeof(der);
-		const uint8_t *p = der;
-		ECDSA_SIG *sig = NULL;
-		const BIGNUM *r;
-		const BIGNUM *s;
-
-		if (pkey == NULL || md == NULL ||
-		    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, pkey) != 1 ||
-		    EVP_DigestSign(md, der, &der_len, req->data, req->data_len) != 1 ||
-		    (sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len)) == NULL) {
-			EVP_MD_CTX_free(md);
-			req->result = DZ_EHSM;
-			return dz_error_set(err, DZ_EHSM, "test signing failed");
-		}
-		ECDSA_SIG_get0(sig, &r, &s);
-		BN_bn2binpad(r, req->signature, 32);
-		BN_bn2binpad(s, req->signature + 32, 32);
-		req->signature_len = 64;
-		req->result = DZ_OK;
-		ECDSA_SIG_free(sig);
-		EVP_MD_CTX_free(md);
-	}
-	return DZ_OK;
-}
-
 dz_sign_backend_t
 test_backend(void)
 {
-	dz_sign_backend_t backend = { soft_sign, NULL, 2 };
-
-	return backend;
+	open_token();
+	return dz_sign_backend_service(token_service);
 }
 
 typedef struct blob_ref {

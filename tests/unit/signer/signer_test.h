@@ -1,8 +1,7 @@
 /*
  * signer_test.h -- helpers shared by the signer unit tests: zones from
- * text, and a sign backend with ECDSA P-256 keys made by OpenSSL in memory.
- * Its signatures are real; the system tests sign through the sign service
- * with SoftHSM2.
+ * text, and ECDSA P-256 keys in a SoftHSM2 token with the sign service
+ * that signs with them.
  */
 #ifndef DZ_TESTS_SIGNER_TEST_H
 #define DZ_TESTS_SIGNER_TEST_H
@@ -37,14 +36,14 @@ void test_add_rr(dz_zone_t *zone, const char *text);
 void test_delete_rr(dz_zone_t *zone, const char *text);
 
 /*
- * A key set made by OpenSSL: with count 2 a KSK (flags 257, signs the key
- * RRsets, CDS published) and a ZSK (flags 256, signs the rest), otherwise
- * `count` CSKs.  test_backend() signs with them.  Free with test_keys_free.
+ * A key set generated in the test token: with count 2 a KSK (flags 257,
+ * signs the key RRsets, CDS published) and a ZSK (flags 256, signs the
+ * rest), otherwise `count` CSKs.  test_keys_free() deletes the keys from
+ * the token.  The token is made on first use and removed at exit.
  */
 void test_keys_create(dz_keyset_t *keys, size_t count);
-/* The same with the private keys kept in the PEM file `path` (read when it exists). */
-void test_keys_create_from(dz_keyset_t *keys, size_t count, const char *path);
 void test_keys_free(dz_keyset_t *keys);
+/* The sign service of the test token as a sign backend (dz_sign_backend_service()). */
 dz_sign_backend_t test_backend(void);
 
 /* Every RR of the zone as sorted wire RRs; RRSIGs only with `with_sigs`. */

@@ -393,6 +393,30 @@ publish_rejects_old_serial(void **state)
 	expect_serials(f, 2, 2, 2);
 }
 
+/* A serial exactly 2^31 after the published one is not newer (RFC 1982 leaves it undefined). */
+static void
+publish_rejects_serial_half_circle_away(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const far[] = { SOA(2147483650), "example.com. 3600 IN NS ns1.example.com.",
+					   NULL };
+	static const char *const near[] = { SOA(2147483649), "example.com. 3600 IN NS ns1.example.com.",
+					    NULL };
+	dz_error_t err;
+	uint32_t a, b, c;
+
+	assert_int_equal(publish(f, version2, NULL), DZ_OK);
+	dz_error_init(&err);
+	assert_int_equal(publish(f, far, &err), DZ_ESTATE);
+	assert_non_null(strstr(err.message, "not after the published serial 2"));
+	published_serials(f, &a, &b, &c);
+	assert_int_equal(a, 2);
+	/* 2^31 - 1 ahead is still newer. */
+	assert_int_equal(publish(f, near, NULL), DZ_OK);
+	published_serials(f, &a, &b, &c);
+	assert_int_equal(a, 2147483649u);
+}
+
 static void
 writer_rejects_bad_order(void **state)
 {
@@ -994,6 +1018,7 @@ main(void)
 		cmocka_unit_test(diff_rejects_unordered_input),
 		cmocka_unit_test_setup_teardown(publish_versions_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(publish_rejects_old_serial, setup, teardown),
+		cmocka_unit_test_setup_teardown(publish_rejects_serial_half_circle_away, setup, teardown),
 		cmocka_unit_test_setup_teardown(writer_rejects_bad_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(diff_commits_to_journal_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(diff_needs_published_version, setup, teardown),

@@ -88,9 +88,9 @@ teardown(void **state)
 	return 0;
 }
 
-/* Send IXFR from `serial` over TCP and return the SOA serials of the answer, in order. */
-static size_t
-ixfr_soa_serials(struct fixture *f, uint32_t serial, uint32_t *serials, size_t max)
+/* Send an IXFR request from `serial` over TCP and store the response in *response. */
+static void
+ixfr_request(struct fixture *f, uint32_t serial, dz_response_t *response)
 {
 	char text[128];
 	ldns_pkt *query = NULL;
@@ -98,8 +98,6 @@ ixfr_soa_serials(struct fixture *f, uint32_t serial, uint32_t *serials, size_t m
 	uint8_t *wire = NULL;
 	size_t wire_len = 0;
 	struct sockaddr_in source = { .sin_family = AF_INET };
-	dz_response_t response;
-	size_t count = 0;
 
 	source.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(ldns_pkt_query_new_frm_str(&query, "example.com.", LDNS_RR_TYPE_IXFR,
@@ -111,7 +109,19 @@ ixfr_soa_serials(struct fixture *f, uint32_t serial, uint32_t *serials, size_t m
 	assert_int_equal(ldns_pkt2wire(&wire, query, &wire_len), LDNS_STATUS_OK);
 
 	dz_responder_handle(f->responder, DZ_TRANSPORT_TCP, (struct sockaddr *)&source, wire,
-			    wire_len, 1700000000, f->out, sizeof(f->out), &response);
+			    wire_len, 1700000000, f->out, sizeof(f->out), response);
+	free(wire);
+	ldns_pkt_free(query);
+}
+
+/* Send IXFR from `serial` over TCP and return the SOA serials of the answer, in order. */
+static size_t
+ixfr_soa_serials(struct fixture *f, uint32_t serial, uint32_t *serials, size_t max)
+{
+	dz_response_t response;
+	size_t count = 0;
+
+	ixfr_request(f, serial, &response);
 	assert_int_equal(response.kind, DZ_RESPONSE_TRANSFER);
 	bool done = false;
 	while (!done) {
@@ -130,9 +140,24 @@ ixfr_soa_serials(struct fixture *f, uint32_t serial, uint32_t *serials, size_t m
 		ldns_pkt_free(message);
 	}
 	dz_transfer_destroy(response.transfer);
-	free(wire);
-	ldns_pkt_free(query);
 	return count;
+}
+
+/* The SOA serial of a one-message reply, which must hold only the SOA. */
+static uint32_t
+reply_soa_serial(struct fixture *f, const dz_response_t *response)
+{
+	ldns_pkt *message = NULL;
+	uint32_t serial;
+
+	assert_int_equal(response->kind, DZ_RESPONSE_REPLY);
+	assert_int_equal(ldns_wire2pkt(&message, f->out, response->reply_len), LDNS_STATUS_OK);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(message)), 1);
+	ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(message), 0);
+	assert_int_equal(ldns_rr_get_type(rr), LDNS_RR_TYPE_SOA);
+	serial = ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
+	ldns_pkt_free(message);
+	return serial;
 }
 
 /* Commit the diff that replaces `old_rr` by `new_rr` with the fast path. */
@@ -386,6 +411,37 @@ responder_empty_query_acl_refuses(void **state)
 	ldns_pkt_free(reply);
 }
 
+/*
+ * RFC 1995 section 2: a client at the current serial or a newer one gets the
+ * SOA alone.  A serial 2^31 away is neither newer nor older (RFC 1982 leaves
+ * it undefined), so that client gets the whole zone rather than nothing.
+ */
+static void
+responder_ixfr_serial_comparison(void **state)
+{
+	struct fixture *f = *state;
+	dz_response_t response;
+	uint32_t serials[16];
+
+	publish(f, version1, DZ_OK);
+	publish(f, version2, DZ_OK);
+	assert_int_equal(dz_responder_load_zone(f->responder, 0, NULL, NULL), DZ_OK);
+
+	ixfr_request(f, 2, &response);
+	assert_int_equal(reply_soa_serial(f, &response), 2);
+	ixfr_request(f, 3, &response);
+	assert_int_equal(reply_soa_serial(f, &response), 2);
+	ixfr_request(f, 2 + 0x7fffffffu, &response);
+	assert_int_equal(reply_soa_serial(f, &response), 2);
+
+	/* The whole zone in IXFR form (RFC 1995 section 4): SOA, the records, SOA. */
+	assert_int_equal(ixfr_soa_serials(f, 2 + 0x80000000u, serials, 16), 2);
+	assert_int_equal(serials[0], 2);
+	assert_int_equal(serials[1], 2);
+	/* A client 2^31 + 1 behind is older, so it gets the zone too. */
+	assert_int_equal(ixfr_soa_serials(f, 2 + 0x80000001u, serials, 16), 2);
+}
+
 int
 main(void)
 {
@@ -396,6 +452,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(responder_axfr_merges_diffs, setup, teardown),
 		cmocka_unit_test_setup_teardown(responder_badvers_for_edns1, setup, teardown),
 		cmocka_unit_test_setup_teardown(responder_empty_query_acl_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(responder_ixfr_serial_comparison, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
