@@ -119,6 +119,10 @@ SEEDS = {
     "include_deep_paths": (ORIGIN, files(SOA + "$INCLUDE d/n\n", {"n": "$INCLUDE d/n\nx 60 A 192.0.2.1\n"})),
     "include_fan_out": (ORIGIN | depth(4), files(SOA + "$INCLUDE a/f\n$INCLUDE b/f\n",
                                                  {"f": "$INCLUDE a/f\n$INCLUDE b/f\nx 60 A 192.0.2.1\n"})),
+    # Three includes per file over 11 levels: the include count limit ends the read.
+    "include_fan_out_exponential": (ORIGIN, files(SOA + "$INCLUDE 1\n", {
+        str(i): "".join(f"$INCLUDE {branch}/{i + 1}\n" for branch in "abc") for i in range(1, 12)} | {
+        "12": "x 60 A 192.0.2.1\n"})),
     "include_bad_origin": (ORIGIN, files(SOA + "$INCLUDE a.inc a..b\n", {"a.inc": "x 60 A 192.0.2.1\n"})),
     "include_no_origin": (0, files("$INCLUDE a.inc\n", {"a.inc": "x 60 A 192.0.2.1\n"})),
 }
