@@ -268,9 +268,21 @@ fill_slots(planner_t *pl, size_t *assigned, bool *all_filled)
 	return true;
 }
 
+/* Whether every record of the key is omnipresent. */
+static bool
+fully_introduced(const dz_key_t *k)
+{
+	for (int r = 0; r < DZ_REC_COUNT; r++) {
+		if (dz_key_has_record(k, (dz_key_record_t)r) &&
+		    k->state[r] != DZ_STATE_OMNIPRESENT)
+			return false;
+	}
+	return true;
+}
+
 /* Start due rollovers of slot keys; returns false on ENOMEM. */
 static bool
-roll_slots(planner_t *pl, const size_t *assigned)
+roll_slots(planner_t *pl, size_t *assigned)
 {
 	const dz_policy_t *policy = pl->policy;
 
@@ -297,7 +309,13 @@ roll_slots(planner_t *pl, const size_t *assigned)
 			pl->run->next = min_time(pl->run->next, start);
 			continue;
 		}
-		if (dz_key_rollover_unfinished(pl->ring, slot->role) && !a->roll_force) {
+		/*
+		 * Unless forced, a key is replaced only once it is in every cache
+		 * and no other rollover of its role is unfinished: rolling faster
+		 * can leave a double-DS rollover with no chain of trust to build on.
+		 */
+		if (!a->roll_force &&
+		    (dz_key_rollover_unfinished(pl->ring, slot->role) || !fully_introduced(a))) {
 			pl->run->blocked_roles |= 1u << slot->role;
 			continue;
 		}
@@ -316,6 +334,7 @@ roll_slots(planner_t *pl, const size_t *assigned)
 		start_use(pl, k, publish, active);
 		link_keys(a, k);
 		a->goal = DZ_GOAL_HIDDEN;
+		assigned[c] = s;
 		dz_key_rollover_start_t started = { a->number, k->number, requested };
 		if (!RUN_PUSH(pl->run, started, started_count, started_cap, started))
 			return false;
@@ -388,6 +407,8 @@ typedef struct loop {
 	bool first_dnskey; /* no DNSKEY was omnipresent when the run started */
 	bool step;	   /* manual mode: an operator step is pending */
 	dz_key_run_t *run;
+	/* Moves withheld because they would break the signing rule: bit (record) per key index. */
+	uint8_t *withheld;
 } loop_t;
 
 /* Whether some key of the algorithm has its DNSKEY in caches (omnipresent or unretentive). */
@@ -574,7 +595,7 @@ try_move(loop_t *l, size_t i, dz_key_record_t r, bool *oom)
 	dz_key_state_t to = dz_key_desired_state(from, k->goal);
 	dz_key_wait_t wait;
 
-	if (to == from || !gate(l, k, r, to, &wait))
+	if (to == from || (l->withheld[i] & (1u << r)) != 0 || !gate(l, k, r, to, &wait))
 		return false;
 	if (dz_key_transition_safety(l->ring->keys, l->ring->count, i, r, to, l->insecure) !=
 	    DZ_KEY_SAFE)
@@ -606,6 +627,9 @@ note_pending(loop_t *l, size_t i, dz_key_record_t r)
 		return true;
 	if (l->ring->clock.frozen) {
 		p.wait = DZ_WAIT_FROZEN;
+	} else if ((l->withheld[i] & (1u << r)) != 0) {
+		p.wait = DZ_WAIT_RULES;
+		p.unsafe = DZ_KEY_BREAKS_SIGNING;
 	} else if (!gate(l, k, r, to, &p.wait)) {
 		/* p.wait is set by the gate */
 	} else if ((p.unsafe = dz_key_transition_safety(l->ring->keys, l->ring->count, i, r, to,
@@ -653,6 +677,66 @@ any_dnskey_omnipresent(const dz_keyring_t *ring)
 	return false;
 }
 
+/* Move records until nothing moves; false on ENOMEM. */
+static bool
+fixpoint(loop_t *l)
+{
+	bool oom = false;
+	bool moved;
+
+	do {
+		moved = false;
+		for (size_t i = 0; i < l->ring->count; i++) {
+			if (l->ring->keys[i].standby)
+				continue;
+			for (int r = 0; r < DZ_REC_COUNT; r++) {
+				if (!dz_key_has_record(&l->ring->keys[i], (dz_key_record_t)r))
+					continue;
+				if (try_move(l, i, (dz_key_record_t)r, &oom))
+					moved = true;
+			}
+		}
+	} while (moved && !oom);
+	return !oom;
+}
+
+/*
+ * Withhold moves of this run for every algorithm whose signing rule was
+ * true before the run and would be false in the version the run publishes.
+ * The withdrawals (moves into unretentive) go first.  Introductions (moves
+ * into rumoured) are withheld only once no withdrawal is left to withhold.
+ * Returns whether anything was withheld.
+ */
+static bool
+withhold_unsigned(loop_t *l, const dz_key_t *before)
+{
+	bool withheld = false;
+	const dz_keyring_t *ring = l->ring;
+
+	for (size_t i = 0; i < ring->count; i++) {
+		uint8_t alg = ring->keys[i].algorithm;
+		if (dz_key_rule_signing(ring->keys, ring->count, alg, NULL) ||
+		    !dz_key_rule_signing(before, ring->count, alg, NULL))
+			continue;
+		for (int pass = 0; pass < 2 && !withheld; pass++) {
+			dz_key_state_t target = pass == 0 ? DZ_STATE_UNRETENTIVE : DZ_STATE_RUMOURED;
+			for (size_t j = 0; j < ring->count; j++) {
+				if (ring->keys[j].algorithm != alg)
+					continue;
+				for (int r = 0; r < DZ_REC_COUNT; r++) {
+					dz_key_state_t now = ring->keys[j].state[r];
+					if (now != before[j].state[r] && r != DZ_REC_DS && now == target &&
+					    (l->withheld[j] & (1u << r)) == 0) {
+						l->withheld[j] |= (uint8_t)(1u << r);
+						withheld = true;
+					}
+				}
+			}
+		}
+	}
+	return withheld;
+}
+
 dz_result_t
 dz_key_engine_run(dz_keyring_t *ring, const dz_key_engine_params_t *params, dz_time_t now,
 		  dz_key_run_t *run)
@@ -668,33 +752,38 @@ dz_key_engine_run(dz_keyring_t *ring, const dz_key_engine_params_t *params, dz_t
 		.step = ring->step_requested != ring->step_done,
 		.run = run,
 	};
-	bool oom = false;
+	dz_key_t *before = NULL;
+	dz_result_t result = DZ_ENOMEM;
 
 	run_reset(run);
+	l.withheld = calloc(ring->count + 1, 1);
+	if (l.withheld == NULL)
+		goto cleanup;
 	if (!ring->clock.frozen) {
 		planner_t pl = { ring, params, params->policy, l.timing, now, run };
 		if (!plan_keys(&pl))
-			return DZ_ENOMEM;
+			goto cleanup;
+		/* Planning may have changed goals and links, never states. */
+		before = malloc((ring->count + 1) * sizeof(*before));
+		if (before == NULL)
+			goto cleanup;
+		if (ring->count > 0)
+			memcpy(before, ring->keys, ring->count * sizeof(*before));
 
 		l.first_dnskey = !any_dnskey_omnipresent(ring);
-		bool moved;
-		do {
-			moved = false;
-			for (size_t i = 0; i < ring->count; i++) {
-				if (ring->keys[i].standby)
-					continue;
-				for (int r = 0; r < DZ_REC_COUNT; r++) {
-					if (!dz_key_has_record(&ring->keys[i], (dz_key_record_t)r))
-						continue;
-					if (try_move(&l, i, (dz_key_record_t)r, &oom))
-						moved = true;
-				}
-			}
-		} while (moved && !oom);
-		if (oom)
-			return DZ_ENOMEM;
+		for (;;) {
+			if (!fixpoint(&l))
+				goto cleanup;
+			if (!withhold_unsigned(&l, before))
+				break;
+			/* Start again from the states before the run, without the withheld moves. */
+			if (ring->count > 0)
+				memcpy(ring->keys, before, ring->count * sizeof(*before));
+			run->transition_count = 0;
+			run->step_used = false;
+		}
 		if (!plan_purges(&l))
-			return DZ_ENOMEM;
+			goto cleanup;
 	}
 
 	for (size_t i = 0; i < ring->count; i++) {
@@ -703,10 +792,15 @@ dz_key_engine_run(dz_keyring_t *ring, const dz_key_engine_params_t *params, dz_t
 		for (int r = 0; r < DZ_REC_COUNT; r++) {
 			if (dz_key_has_record(&ring->keys[i], (dz_key_record_t)r) &&
 			    !note_pending(&l, i, (dz_key_record_t)r))
-				return DZ_ENOMEM;
+				goto cleanup;
 		}
 	}
 	if (ring->clock.frozen)
 		run->next = DZ_TIME_NEVER;
-	return DZ_OK;
+	result = DZ_OK;
+
+cleanup:
+	free(before);
+	free(l.withheld);
+	return result;
 }

@@ -297,10 +297,65 @@ dz_key_rule3(const dz_key_t *keys, size_t count, uint8_t algorithm,
 	/* No cache can hold a DS of this algorithm: nothing of it is validated. */
 	if (!any_ds)
 		return true;
+	/*
+	 * NOTE: clause (3i) of the rollover specification is left out.  It
+	 * groups keys by DNSKEY state, but with three or more keys, two keys
+	 * in the same state may be in different cached DNSKEY RRset versions.
+	 * The randomised oracle test found a bogus response that (3i) allowed,
+	 * with three ZSKs in overlapping double-RRSIG rollovers.  No rollover
+	 * needs it, because (3f) to (3h) cover every step of every method.
+	 */
 	return dz_key_clause_3f(keys, count, algorithm, change) ||
 	       dz_key_clause_3g(keys, count, algorithm, change) ||
-	       dz_key_clause_3h(keys, count, algorithm, change) ||
-	       dz_key_clause_3i(keys, count, algorithm, change);
+	       dz_key_clause_3h(keys, count, algorithm, change);
+}
+
+static bool
+published(dz_key_state_t state)
+{
+	return state == DZ_STATE_RUMOURED || state == DZ_STATE_OMNIPRESENT;
+}
+
+bool
+dz_key_rule_signing(const dz_key_t *keys, size_t count, uint8_t algorithm,
+		    const dz_key_change_t *change)
+{
+	bool any_published = false;
+	bool dnskey_signer = false;
+	bool zone_signer = false;
+	bool zone_complete = false;
+
+	for (size_t k = 0; k < count; k++) {
+		if (keys[k].algorithm != algorithm)
+			continue;
+		dz_key_state_t dnskey = dz_key_rule_state(keys, k, DZ_REC_DNSKEY, change);
+		dz_key_state_t krrsig = dz_key_rule_state(keys, k, DZ_REC_KRRSIG, change);
+		dz_key_state_t zrrsig = dz_key_rule_state(keys, k, DZ_REC_ZRRSIG, change);
+		if (!published(dnskey))
+			continue;
+		any_published = true;
+		/* The DNSKEY RRset is signed afresh in every version by these keys. */
+		dnskey_signer = dnskey_signer || published(krrsig);
+		/* Every RRset in caches, hence in the zone, carries this key's signature. */
+		zone_complete = zone_complete || zrrsig == DZ_STATE_OMNIPRESENT;
+		zone_signer = zone_signer || published(zrrsig);
+	}
+	if (!any_published)
+		return true;
+	if (!dnskey_signer || !zone_signer)
+		return false;
+	if (zone_complete)
+		return true;
+	/* Signatures being replaced must all come from published keys. */
+	for (size_t k = 0; k < count; k++) {
+		if (keys[k].algorithm != algorithm)
+			continue;
+		dz_key_state_t zrrsig = dz_key_rule_state(keys, k, DZ_REC_ZRRSIG, change);
+		if ((zrrsig == DZ_STATE_RUMOURED || zrrsig == DZ_STATE_UNRETENTIVE) &&
+		    !published(dz_key_rule_state(keys, k, DZ_REC_DNSKEY, change)))
+			return false;
+	}
+	return true;
 }
 
 const char *
@@ -315,6 +370,9 @@ dz_key_unsafe_text(dz_key_unsafe_t why)
 		return "a cached DS would lead to no trusted DNSKEY RRset";
 	case DZ_KEY_BREAKS_RULE3:
 		return "a cached DNSKEY RRset would not authenticate cached zone data";
+	case DZ_KEY_BREAKS_SIGNING:
+		return "published RRsets would lack a signature by a published key of the "
+		       "algorithm";
 	case DZ_KEY_WITHDRAW_INVALID:
 		return "the zone is in an invalid DNSSEC state, so nothing is withdrawn";
 	}

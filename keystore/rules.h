@@ -52,9 +52,33 @@ bool dz_key_rule1(const dz_key_t *keys, size_t count, const dz_key_change_t *cha
 bool dz_key_rule2(const dz_key_t *keys, size_t count, uint8_t algorithm,
 		  const dz_key_change_t *change);
 
-/* Rule 3 for the keys of `algorithm`: "no DS of the algorithm", or (3f) to (3i). */
+/*
+ * Rule 3 for the keys of `algorithm`: "no DS of the algorithm", or (3f) to
+ * (3h).  Clause (3i) is not used (see rules.c); dz_key_clause_3i() stays
+ * for comparison.
+ */
 bool dz_key_rule3(const dz_key_t *keys, size_t count, uint8_t algorithm,
 		  const dz_key_change_t *change);
+
+/*
+ * The signing rule of RFC 4035 section 2.2 for the keys of `algorithm`, on
+ * what is published rather than cached: if a DNSKEY of the algorithm is
+ * published (rumoured or omnipresent), every RRset must carry a signature
+ * by a published key of the algorithm.  A published key must sign the
+ * DNSKEY RRset (KRRSIG rumoured or omnipresent) and one must sign the zone
+ * (ZRRSIG rumoured or omnipresent).  Unless one of them has an omnipresent
+ * ZRRSIG, every key whose signatures may still be in the zone (ZRRSIG
+ * rumoured or unretentive) must be published as well.  Rule 3 implies it
+ * while a DS of the algorithm can be cached; this keeps insecure zones
+ * (before the first DS, or an algorithm without a DS) valid as well.
+ *
+ * It is not part of dz_key_transition_safety(): keys of one algorithm often
+ * have to enter or leave in the same zone version (a KSK and a ZSK of a
+ * removed algorithm), which no single move satisfies.  The engine checks it
+ * on the states a run would publish instead.
+ */
+bool dz_key_rule_signing(const dz_key_t *keys, size_t count, uint8_t algorithm,
+			 const dz_key_change_t *change);
 
 /* Single clauses, exposed for the unit tests' truth tables. */
 bool dz_key_clause_3b(const dz_key_t *keys, size_t count, uint8_t algorithm,
@@ -80,6 +104,8 @@ typedef enum dz_key_unsafe {
 	DZ_KEY_BREAKS_RULE1,	   /* the zone would lose its last DS */
 	DZ_KEY_BREAKS_RULE2,	   /* a cached DS would lead to no trusted DNSKEY */
 	DZ_KEY_BREAKS_RULE3,	   /* a cached DNSKEY RRset would not authenticate cached data */
+	DZ_KEY_BREAKS_SIGNING,	   /* published RRsets would lack a published key's signature
+				      (reported by the engine, see dz_key_rule_signing()) */
 	DZ_KEY_WITHDRAW_INVALID,   /* a withdrawal while rule 2 or 3 is already broken */
 } dz_key_unsafe_t;
 

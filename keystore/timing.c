@@ -122,32 +122,46 @@ linked(const dz_key_t *key)
 	return key->predecessor != 0 || key->successor != 0;
 }
 
-/* Wait of a ZRRSIG move, from the change or from a later completed full re-sign. */
+/*
+ * Due time of a ZRRSIG move.  Without a full re-sign the signer replaces
+ * signatures gradually, so the move also waits for the signing delay, for
+ * every key.  A key that starts signing without a predecessor is missing
+ * from RRsets not yet refreshed until then, and one that stops without a
+ * successor leaves its signatures in them.  A full re-sign published after
+ * the change ends that wait early.
+ */
 static dz_time_t
 zrrsig_due(const dz_key_timing_t *timing, const dz_key_t *key)
 {
 	const dz_policy_t *p = timing->policy;
 	dz_time_t changed = key->changed[DZ_REC_ZRRSIG];
-	bool resigned = key->resigned != DZ_KEY_TIME_NONE && key->resigned >= changed;
-	dz_time_t start = resigned ? key->resigned : changed;
 	int64_t wait = p->zone_propagation_delay + dz_key_ttl_data(timing, changed);
 
-	if (linked(key)) {
+	if (linked(key))
 		wait += p->retire_safety;
-		if (!resigned)
-			wait += dz_key_signing_delay(p);
-	}
-	return start + wait;
+	dz_time_t due = changed + wait + dz_key_signing_delay(p);
+	if (key->resigned != DZ_KEY_TIME_NONE && key->resigned >= changed &&
+	    key->resigned + wait < due)
+		due = key->resigned + wait;
+	return due;
 }
 
-/* Wait of a DS move: from the parent observation that follows the request. */
+/*
+ * Wait of a DS move: from the parent observation that follows the request.
+ * An absence counts only once the registration delay after the removal
+ * request has passed: a DS withdrawn while the parent was still processing
+ * its addition may otherwise appear at the parent after it was seen absent.
+ */
 static dz_time_t
 ds_due(const dz_key_timing_t *timing, const dz_key_t *key, dz_key_state_t next)
 {
 	const dz_policy_t *p = timing->policy;
 	dz_time_t observed = next == DZ_STATE_OMNIPRESENT ? key->ds_seen : key->ds_gone;
+	dz_time_t earliest = key->changed[DZ_REC_DS];
 
-	if (observed == DZ_KEY_TIME_NONE || observed < key->changed[DZ_REC_DS])
+	if (next == DZ_STATE_HIDDEN && earliest != DZ_KEY_TIME_NONE)
+		earliest += p->registration_delay;
+	if (observed == DZ_KEY_TIME_NONE || observed < earliest)
 		return DZ_TIME_NEVER;
 	int64_t wait = p->parent_propagation_delay + dz_key_ttl_ds(timing, observed);
 	if (linked(key))

@@ -16,15 +16,21 @@
  *                         negative answer for the DNSKEY RRset)
  *                   U->H  DprpC + TTLkey
  *   ZRRSIG      R->O, U->H  DprpC + TTLsig, + Sret for a key with a
- *                         predecessor or successor, + Dsgn for such a key
- *                         unless a full re-sign completed after the change
- *                         (then measured from that completion)
+ *                         predecessor or successor, + Dsgn unless a full
+ *                         re-sign was published after the change (then
+ *                         measured from that re-sign, if that is earlier)
  *   DS          R->O, U->H  DprpP + TTLds, + Sret for a linked key, from
- *                         the parent observation (never from the request)
+ *                         the parent observation (never from the request;
+ *                         an absence only counts from Dreg after the
+ *                         removal request on)
  *
- * These are BIND 9's formulas (lib/dns/keymgr.c, keymgr_transition_time),
- * except that the first DNSKEY RRset also waits for the negative TTL, as
- * OpenDNSSEC does.  All functions are pure and thread safe.
+ * These are BIND 9's formulas (lib/dns/keymgr.c, keymgr_transition_time)
+ * with two differences.  The first DNSKEY RRset also waits for the negative
+ * TTL, as OpenDNSSEC does.  BIND adds Dsgn only for keys with a predecessor
+ * or successor, because its signer adds or removes every signature of an
+ * unlinked key at once; here the signer reports such full re-signs in the
+ * commit, and without that report every ZRRSIG move waits for Dsgn.  All
+ * functions are pure and thread safe.
  */
 #ifndef DZ_KEYSTORE_TIMING_H
 #define DZ_KEYSTORE_TIMING_H

@@ -1,9 +1,9 @@
 #include "config.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "signer/name.h"
+#include "signer/wire.h"
 
 static inline uint8_t
 lower(uint8_t c)
@@ -14,17 +14,7 @@ lower(uint8_t c)
 size_t
 dz_name_wire_length(const uint8_t *wire, size_t max)
 {
-	size_t pos = 0;
-
-	while (pos < max) {
-		uint8_t len = wire[pos];
-		if (len == 0)
-			return pos + 1 <= DZ_NAME_WIRE_MAX ? pos + 1 : 0;
-		if (len > 63)
-			return 0; /* compression pointers and extended labels are not allowed */
-		pos += 1 + (size_t)len;
-	}
-	return 0;
+	return dz_wire_name_len(wire, max);
 }
 
 void
@@ -147,43 +137,14 @@ dz_name_key_is_wildcard(const uint8_t *key, size_t key_len)
 	return key[last] == 1 && key[last + 1] == '*';
 }
 
-static size_t
-label_to_text(const uint8_t *label, size_t len, char *out)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		uint8_t c = label[i];
-		if (c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';' ||
-		    c == '@' || c == '$') {
-			out[n++] = '\\';
-			out[n++] = (char)c;
-		} else if (c <= 0x20 || c >= 0x7f) {
-			n += (size_t)sprintf(out + n, "\\%03u", c);
-		} else {
-			out[n++] = (char)c;
-		}
-	}
-	return n;
-}
-
 const char *
 dz_name_wire_to_text(const uint8_t *wire, size_t wire_len, char *text)
 {
-	size_t pos = 0;
-	size_t n = 0;
-
-	if (wire_len == 0 || wire[0] == 0) {
-		strcpy(text, ".");
+	if (wire_len == 0 || dz_wire_name_len(wire, wire_len) == 0) {
+		strcpy(text, "?");
 		return text;
 	}
-	while (pos < wire_len && wire[pos] != 0) {
-		size_t len = wire[pos];
-		n += label_to_text(wire + pos + 1, len, text + n);
-		text[n++] = '.';
-		pos += 1 + len;
-	}
-	text[n] = '\0';
+	dz_wire_name_to_text(wire, text, DZ_NAME_TEXT_MAX);
 	return text;
 }
 

@@ -28,6 +28,11 @@
  * The DNS server reads only the snapshot and the journal and uses journal
  * entries up to the snapshot's serial, so it serves consistent data even
  * while a publication is between steps 1 and 2.
+ *
+ * NOTE: every version rewrites the whole snapshot and text file, so the
+ * time from a change to NOTIFY grows with the zone (most of it is fsync).
+ * Serving IXFR from the journal before the snapshot is rewritten would
+ * remove that, but needs the journal to become the commit point.
  */
 #ifndef DZ_SIGNER_PUBLISH_H
 #define DZ_SIGNER_PUBLISH_H

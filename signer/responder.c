@@ -168,7 +168,7 @@ dz_responder_load_zone(dz_responder_t *r, size_t index, uint32_t *serial, dz_err
 
 	/*
 	 * The journal may already end beyond the snapshot while a publication
-	 * is between its journal and snapshot steps; only entries up to the
+	 * is between its journal and snapshot steps.  Only entries up to the
 	 * snapshot's serial are used.
 	 */
 	dz_error_init(&journal_err);

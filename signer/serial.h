@@ -22,14 +22,16 @@ bool dz_serial_gt(uint32_t a, uint32_t b);
 uint32_t dz_serial_add(uint32_t a, uint32_t n);
 
 /*
- * The serial to publish for new content.
- *   input      serial of the unsigned SOA
- *   previous   last published serial, when have_previous
- * KEEP uses `input` and fails with DZ_ESTATE unless it is greater than the
- * previous; INCREMENT uses previous + 1 (input without a previous);
- * UNIXTIME and DATECOUNTER use `now` (YYYYMMDDnn in UTC for the latter), or
- * previous + 1 when that is not larger; without a previous they keep the
- * input when `now` is not larger than it.
+ * Compute the serial to publish for new content.  `input` is the serial of
+ * the unsigned SOA and `previous` the last published serial (when
+ * have_previous).  The policies:
+ *   KEEP         `input`; DZ_ESTATE unless it is greater than the previous.
+ *   INCREMENT    previous + 1, or `input` without a previous.
+ *   UNIXTIME     `now`, or previous + 1 when `now` is not larger.
+ *   DATECOUNTER  YYYYMMDD00 of `now` in UTC, or previous + 1 when that is
+ *                not larger.
+ * Without a previous, UNIXTIME and DATECOUNTER keep `input` when it is
+ * larger than the clock's value.
  */
 dz_result_t dz_serial_next(dz_serial_policy_t policy, uint32_t input, bool have_previous,
 			   uint32_t previous, dz_time_t now, uint32_t *serial, dz_error_t *err);

@@ -785,6 +785,9 @@ dz_server_create(struct event_base *base, const dz_server_config_t *config, dz_c
 		else if (loaded != DZ_OK)
 			dz_log_zone(DZ_LOG_ERROR, config->zones[i].name, "%s",
 				    dz_error_message(&load_err));
+		else
+			/* Secondaries may have missed versions while the server was down. */
+			notify_zone(server, i, server->serials[i]);
 	}
 	*out = server;
 	server = NULL;

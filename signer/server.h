@@ -2,8 +2,8 @@
  * server.h -- the DNS server of a hidden primary: UDP and TCP listeners,
  * transfers, and NOTIFY to the secondaries, inside a libevent base.
  *
- * The server reads only published files (signer/publish.h) and holds no
- * HSM session, so it can run in the daemon's loop or, later, in its own
+ * The server reads only published files (signer/publish.h) and has no HSM
+ * session, so it can run in the daemon's loop or, later, in its own
  * unprivileged process.  It learns about a new published version from
  * dz_server_zone_published(), which loads the files and sends NOTIFY.
  *
@@ -26,8 +26,8 @@ typedef struct dz_server dz_server_t;
 
 /*
  * Create the server on `base`: open and bind the UDP and TCP sockets of
- * config->listen and load each zone that is already published (a zone
- * without published files is served once it is published).  `config` and
+ * config->listen, load each zone that is already published and send NOTIFY
+ * for it (a zone without published files is served once it is published).  `config` and
  * `clock` must outlive the server.  DZ_EIO naming the address when a socket
  * cannot be bound; DZ_ECONFIG when the configuration is inconsistent.
  */

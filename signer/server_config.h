@@ -102,14 +102,14 @@ const dz_tsig_key_t *dz_server_config_find_key(const dz_server_config_t *config,
 					       const uint8_t *name);
 
 /*
- * Fill `out` (initialised by the caller) from a loaded configuration: the
- * listen addresses, TCP limits and TSIG keys of the server section, and per
- * zone its folder (the folder of the zone's output file, where the
- * publisher also writes the snapshot and journal), NOTIFY to each address
- * of a secondary with notify set, and a transfer rule for each address of a
- * secondary with allow-transfer set, requiring the secondary's TSIG key when
- * it has one.  SOA queries are open to all; NOTIFY received is refused.
- * DZ_ECONFIG naming the zone or key on inconsistencies the loader missed.
+ * Fill `out` (initialised by the caller) from a loaded configuration.  The
+ * server section gives the listen addresses, TCP limits and TSIG keys.
+ * Each zone is served from the folder of its output file, where the
+ * publisher also writes the snapshot and journal.  A secondary with notify
+ * set gets NOTIFY on each of its addresses, and one with allow-transfer
+ * set may transfer from each address, with its TSIG key when it has one.
+ * SOA queries are open to all, and NOTIFY received is refused.  DZ_ECONFIG
+ * names the zone or key of an inconsistency that the loader missed.
  */
 dz_result_t dz_server_config_from_config(const dz_config_t *config, dz_server_config_t *out,
 					 dz_error_t *err);

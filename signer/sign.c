@@ -556,8 +556,11 @@ dz_sign_zone(dz_zone_t *zone, const dz_sign_params_t *params, const dz_sign_back
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	threads = params->threads;
 	if (threads == 0) {
-		/* One more than the backend computes at once, so a batch is ready when one returns. */
-		threads = backend->parallelism + 1;
+		/*
+		 * Two batches per signature the backend computes at once, plus one:
+		 * while a batch is being signed the next one is already queued.
+		 */
+		threads = 2 * backend->parallelism + 1;
 		if (cpus > 0 && threads < (unsigned)cpus)
 			threads = (unsigned)cpus;
 	}

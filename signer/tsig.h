@@ -2,7 +2,7 @@
  * tsig.h -- TSIG (RFC 8945) with hmac-sha256, hmac-sha384 and hmac-sha512.
  *
  * The server verifies the TSIG of requests and signs its responses,
- * including every message of a multi-message TCP transfer; the NOTIFY
+ * including every message of a multi-message TCP transfer.  The NOTIFY
  * sender signs its requests and verifies the responses.  A dz_tsig_context_t
  * carries the MAC of the previous message of one exchange.
  */

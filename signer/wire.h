@@ -175,14 +175,14 @@ size_t dz_wire_msg_read_name(const uint8_t *msg, size_t len, size_t offset,
 
 /*
  * A DNS message being built into a fixed-size area, with compression of
- * owner names (RFC 1035 section 4.1.4): the longest label suffix that an
+ * owner names (RFC 1035 section 4.1.4).  The longest label suffix that an
  * owner shares with the previous owner (or the question name) is written
  * as a pointer to where that suffix already is in the message.  In
  * canonical order consecutive owners share long suffixes, so this finds
  * most of what a full compression table would.  Pointers reach only the
  * first 16 KiB of a message.  RDATA is copied as it is, so names in RDATA
- * stay uncompressed (RFC 3597 section 4 forbids compressing new types, and
- * RRSIG signer names must not be compressed).
+ * stay uncompressed: RFC 3597 section 4 forbids compressing new types, and
+ * RRSIG signer names must not be compressed.
  */
 typedef struct dz_wire_builder {
 	uint8_t *data; /* not owned */

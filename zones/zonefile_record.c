@@ -493,6 +493,11 @@ read_owner(reader_t *r, source_t *src, unsigned line, record_fields_t *fields, s
 		*next = 0;
 		return DZ_OK;
 	}
+	if (r->tokens[0].quoted)
+		return dz_error_set(r->err, DZ_ESYNTAX,
+				    "%s:%u: quoted owner name in '%s'; write the name without quotes, "
+				    "with \\DDD escapes where needed",
+				    src->name, line, dz_zonefile_excerpt(r, buf));
 	char *text = dz_zonefile_token_text(r, 0);
 	if (text == NULL)
 		return dz_error_set(r->err, DZ_ENOMEM, "%s:%u: out of memory", src->name, line);

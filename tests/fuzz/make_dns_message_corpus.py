@@ -3,7 +3,9 @@
 
 Each file is one byte that selects the transport (bit 0: TCP, bit 1: IPv6
 source, bit 2: the target signs the request) followed by a DNS request.
-Run it again after changing the list; the files are committed.
+The files named found-* are inputs that libFuzzer found and kept after
+`-merge=1`, because each reaches code the seeds below do not.  Run it again
+after changing the list; the files are committed.
 """
 import os
 import struct

@@ -398,3 +398,27 @@ def test_tcp_half_close_gets_reply(tmp_path, signed, dz_serve):  # noqa: F811
         received = received[2 + length:]
     # Every record of the zone plus the closing SOA, then the server closed the connection.
     assert records == len(zone_records(zone_file)) + 1
+
+
+def test_tcp_pipelined_requests(tmp_path, signed, dz_serve):  # noqa: F811
+    """Two requests in one write get two replies, in order, on the same connection."""
+    server = start(dz_serve, signed.sign(1))
+    first = dns.message.make_query(ZONE, "SOA")
+    second = dns.message.make_query(ZONE, "TLSA")
+    data = b"".join(struct.pack(">H", len(w)) + w for w in (first.to_wire(), second.to_wire()))
+    replies = []
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(data)
+        buffer = b""
+        while len(replies) < 2:
+            chunk = sock.recv(65536)
+            assert chunk, "the server closed the connection early"
+            buffer += chunk
+            while len(buffer) >= 2 and len(buffer) >= 2 + struct.unpack(">H", buffer[:2])[0]:
+                (length,) = struct.unpack(">H", buffer[:2])
+                replies.append(dns.message.from_wire(buffer[2:2 + length]))
+                buffer = buffer[2 + length:]
+    assert replies[0].id == first.id
+    assert replies[0].answer[0][0].serial == 1
+    assert replies[1].id == second.id
+    assert replies[1].rcode() == dns.rcode.REFUSED

@@ -309,6 +309,48 @@ rule3_hypothetical_next_state(void **state)
 	assert_int_equal(dz_key_rule_state(keys, 1, DZ_REC_DS, &bogus), DZ_STATE_HIDDEN);
 }
 
+/* --- Signing rule (RFC 4035 section 2.2, on published data) --------------- */
+
+static void
+signing_rule_needs_published_signers(void **state)
+{
+	(void)state;
+	/* Nothing published: nothing to sign. */
+	dz_key_t none[2] = { key(1, DZ_ROLE_KSK, A, "HH-H"), key(2, DZ_ROLE_ZSK, A, "H-R-") };
+	assert_true(dz_key_rule_signing(none, 2, A, NULL));
+	/* Published keys need a KRRSIG signer and a ZRRSIG signer. */
+	dz_key_t ok[2] = { key(1, DZ_ROLE_KSK, A, "RR-H"), key(2, DZ_ROLE_ZSK, A, "R-R-") };
+	assert_true(dz_key_rule_signing(ok, 2, A, NULL));
+	dz_key_t no_ksk[2] = { key(1, DZ_ROLE_KSK, A, "RH-H"), key(2, DZ_ROLE_ZSK, A, "R-R-") };
+	assert_false(dz_key_rule_signing(no_ksk, 2, A, NULL));
+	dz_key_t no_zsk[2] = { key(1, DZ_ROLE_KSK, A, "RR-H"), key(2, DZ_ROLE_ZSK, A, "H-R-") };
+	assert_false(dz_key_rule_signing(no_zsk, 2, A, NULL));
+	/* Other algorithms do not count. */
+	dz_key_t other[2] = { key(1, DZ_ROLE_CSK, B, "OOOO"), key(2, DZ_ROLE_ZSK, A, "O-H-") };
+	assert_false(dz_key_rule_signing(other, 2, A, NULL));
+	assert_true(dz_key_rule_signing(other, 2, B, NULL));
+}
+
+static void
+signing_rule_old_signatures_need_dnskey(void **state)
+{
+	(void)state;
+	/* ZSK 3 signs new RRsets; RRsets not yet re-signed carry ZSK 2's signature. */
+	dz_key_t keys[3] = { key(1, DZ_ROLE_KSK, A, "OO-H"), key(2, DZ_ROLE_ZSK, A, "O-U-"),
+			     key(3, DZ_ROLE_ZSK, A, "O-R-") };
+	assert_true(dz_key_rule_signing(keys, 3, A, NULL));
+	/* Withdrawing ZSK 2's DNSKEY would leave those RRsets unsigned by a published key. */
+	dz_key_change_t withdraw = { 1, DZ_REC_DNSKEY, DZ_STATE_UNRETENTIVE };
+	assert_false(dz_key_rule_signing(keys, 3, A, &withdraw));
+	/* Once ZSK 3's signatures are everywhere, it may go. */
+	keys[2].state[DZ_REC_ZRRSIG] = DZ_STATE_OMNIPRESENT;
+	assert_true(dz_key_rule_signing(keys, 3, A, &withdraw));
+	/* Without a DS rule 3 allows the withdrawal; the signing rule does not. */
+	keys[2].state[DZ_REC_ZRRSIG] = DZ_STATE_RUMOURED;
+	assert_true(dz_key_rule3(keys, 3, A, &withdraw));
+	assert_false(dz_key_rule_signing(keys, 3, A, &withdraw));
+}
+
 /* --- Successor relation --------------------------------------------------- */
 
 static void
@@ -404,6 +446,33 @@ successor_cycle_terminates(void **state)
 	link_pair(&keys[1], &keys[0]);
 	assert_false(dz_key_is_successor(keys, 2, 0, 1, NULL));
 	assert_false(dz_key_is_successor(keys, 2, 1, 0, NULL));
+}
+
+static void
+clause_3i_not_enough_for_three_keys(void **state)
+{
+	(void)state;
+	/*
+	 * ZSK1 -> ZSK2 -> ZSK3, double-RRSIG rollovers started faster than
+	 * they finish.  A cached DNSKEY RRset may hold ZSK2 without ZSK1 and
+	 * ZSK3.  Withdrawing ZSK2 keeps (3i) true (ZSK1 is unretentive with
+	 * omnipresent signatures, ZSK3 rumoured with omnipresent ones), but
+	 * data signed by ZSK1 and ZSK3 only would not validate with that
+	 * RRset, so rule 3 must refuse.
+	 */
+	dz_key_t keys[5] = { key(1, DZ_ROLE_KSK, A, "UU-O"), key(2, DZ_ROLE_KSK, A, "RR-O"),
+			     key(3, DZ_ROLE_ZSK, A, "U-O-"), key(4, DZ_ROLE_ZSK, A, "R-O-"),
+			     key(5, DZ_ROLE_ZSK, A, "R-O-") };
+	link_pair(&keys[0], &keys[1]);
+	link_pair(&keys[2], &keys[3]);
+	link_pair(&keys[3], &keys[4]);
+	dz_key_change_t withdraw = { 3, DZ_REC_DNSKEY, DZ_STATE_UNRETENTIVE };
+	assert_true(dz_key_rule2(keys, 5, A, NULL));
+	assert_true(dz_key_clause_3i(keys, 5, A, &withdraw));
+	assert_false(dz_key_rule3(keys, 5, A, &withdraw));
+	assert_int_equal(dz_key_transition_safety(keys, 5, 3, DZ_REC_DNSKEY, DZ_STATE_UNRETENTIVE,
+						  false),
+			 DZ_KEY_BREAKS_RULE3);
 }
 
 /* --- Transition safety along the rollovers ------------------------------ */
@@ -658,6 +727,13 @@ safety_algorithm_rollover(void **state)
 		{ "ZSK_A signatures out at step 4", 1, DZ_REC_ZRRSIG, U, DZ_KEY_SAFE },
 	};
 	check_safety(keys, 4, step4, 3, false);
+	/* Withdrawing only one of A's DNSKEYs would break the signing rule of what is published. */
+	dz_key_change_t ksk_out = { 0, DZ_REC_DNSKEY, U };
+	dz_key_change_t zsk_out = { 1, DZ_REC_DNSKEY, U };
+	assert_false(dz_key_rule_signing(keys, 4, A, &ksk_out));
+	assert_false(dz_key_rule_signing(keys, 4, A, &zsk_out));
+	keys[0].state[DZ_REC_DNSKEY] = U;
+	assert_true(dz_key_rule_signing(keys, 4, A, &zsk_out));
 }
 
 static void
@@ -766,6 +842,11 @@ main(void)
 		cmocka_unit_test(clause_3h_signature_swap),
 		cmocka_unit_test(clause_3i_matching_dnskey_states),
 		cmocka_unit_test(rule3_hypothetical_next_state),
+		cmocka_unit_test(clause_3i_not_enough_for_three_keys),
+		cmocka_unit_test(signing_rule_needs_published_signers),
+		cmocka_unit_test(signing_rule_old_signatures_need_dnskey),
+		cmocka_unit_test(signing_rule_needs_published_signers),
+		cmocka_unit_test(signing_rule_old_signatures_need_dnskey),
 		cmocka_unit_test(successor_direct_pair),
 		cmocka_unit_test(successor_chain_with_stalled_middle),
 		cmocka_unit_test(successor_three_is_a_crowd),

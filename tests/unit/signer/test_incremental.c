@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ldns/ldns.h>
+
 #include "common/log.h"
 #include "signer/changes.h"
 #include "signer/rrsig.h"
@@ -515,6 +517,107 @@ insecure_zone_has_no_dnssec_records(void **state)
 	dz_policy_clear(&policy);
 }
 
+/* RFC 8078 section 4: going insecure publishes CDS 0 0 0 00 and CDNSKEY 0 3 0 AA==. */
+static void
+cds_delete_records_when_asked(void **state)
+{
+	static const uint8_t cds_delete[] = { 0, 0, 0, 0, 0 };
+	static const uint8_t cdnskey_delete[] = { 0, 0, 3, 0, 0 };
+	dz_policy_t policy;
+	dz_keyset_t keys;
+	dz_sign_backend_t backend = test_backend();
+	dz_update_result_t res;
+	dz_update_params_t p;
+	dz_error_t err;
+	dz_zone_t *zone;
+	const dz_rrset_t *cds;
+	const dz_rrset_t *cdnskey;
+
+	(void)state;
+	test_policy(&policy, DZ_DENIAL_NSEC3);
+	test_keys_create(&keys, 2);
+	zone = full_sign(base_zone, &policy, &keys, &backend, &res);
+	/* With a KSK and a ZSK, CDS and CDNSKEY describe the KSK only. */
+	assert_int_equal(dz_node_rrset(zone->apex, DZ_TYPE_CDS)->count, 1);
+	assert_int_equal(dz_node_rrset(zone->apex, DZ_TYPE_CDNSKEY)->count, 1);
+	assert_int_equal(dz_node_rrset(zone->apex, DZ_TYPE_DNSKEY)->count, 2);
+
+	keys.publish_cds_delete = true;
+	p = params_for(&policy, &keys, &backend, false);
+	dz_error_init(&err);
+	assert_int_equal(dz_update_zone(zone, &p, &res, &err), DZ_OK);
+	assert_true(res.changed);
+	cds = dz_node_rrset(zone->apex, DZ_TYPE_CDS);
+	cdnskey = dz_node_rrset(zone->apex, DZ_TYPE_CDNSKEY);
+	assert_int_equal(cds->count, 1);
+	assert_int_equal(cds->len, 2 + sizeof(cds_delete));
+	assert_memory_equal(cds->data + 2, cds_delete, sizeof(cds_delete));
+	assert_int_equal(cdnskey->count, 1);
+	assert_int_equal(cdnskey->len, 2 + sizeof(cdnskey_delete));
+	assert_memory_equal(cdnskey->data + 2, cdnskey_delete, sizeof(cdnskey_delete));
+	/* Signed by the key-signing key only. */
+	assert_int_equal(cds->sigs->count, 1);
+	{
+		dz_rrsig_fields_t f;
+		assert_true(dz_rrsig_parse(cds->sigs->data + 2,
+					   (size_t)((cds->sigs->data[0] << 8) | cds->sigs->data[1]), &f));
+		assert_int_equal(f.key_tag, keys.keys[0].key_tag);
+	}
+	dz_zone_destroy(zone);
+	test_keys_free(&keys);
+	dz_policy_clear(&policy);
+}
+
+/* A DNSKEY of another signer is published beside ours; one of an algorithm without a signing key is refused. */
+static void
+extra_dnskey_published_and_checked(void **state)
+{
+	/* ECDSAP256SHA256 (13), then the same key claiming ED25519 (15). */
+	static const char key13[] = "mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==";
+	dz_policy_t policy;
+	dz_keyset_t keys;
+	dz_sign_backend_t backend = test_backend();
+	dz_update_result_t res;
+	dz_update_params_t p;
+	dz_error_t err;
+	dz_zone_t *zone;
+	uint8_t extra[2 + 4 + 64];
+	long len;
+
+	(void)state;
+	test_policy(&policy, DZ_DENIAL_NSEC);
+	test_keys_create(&keys, 1);
+	zone = full_sign(base_zone, &policy, &keys, &backend, &res);
+	{
+		/* The public key field, decoded from base64 by ldns. */
+		ldns_rdf *rdf = NULL;
+		assert_int_equal(ldns_str2rdf_b64(&rdf, key13), LDNS_STATUS_OK);
+		len = (long)ldns_rdf_size(rdf);
+		assert_int_equal(len, 64);
+		extra[0] = 0;
+		extra[1] = 4 + 64;
+		extra[2] = 1;
+		extra[3] = 1;
+		extra[4] = 3;
+		extra[5] = 13;
+		memcpy(extra + 6, ldns_rdf_data(rdf), 64);
+		ldns_rdf_deep_free(rdf);
+	}
+	p = params_for(&policy, &keys, &backend, false);
+	p.extra_dnskeys = extra;
+	p.extra_dnskeys_len = sizeof(extra);
+	dz_error_init(&err);
+	assert_int_equal(dz_update_zone(zone, &p, &res, &err), DZ_OK);
+	assert_int_equal(dz_node_rrset(zone->apex, DZ_TYPE_DNSKEY)->count, 2);
+
+	extra[5] = 15;
+	assert_int_equal(dz_update_zone(zone, &p, &res, &err), DZ_ESTATE);
+	assert_non_null(strstr(err.message, "algorithm 15"));
+	dz_zone_destroy(zone);
+	test_keys_free(&keys);
+	dz_policy_clear(&policy);
+}
+
 int
 main(void)
 {
@@ -526,6 +629,8 @@ main(void)
 		cmocka_unit_test(incremental_equals_full_nsec3_opt_out),
 		cmocka_unit_test(one_tlsa_change_makes_few_signatures),
 		cmocka_unit_test(insecure_zone_has_no_dnssec_records),
+		cmocka_unit_test(cds_delete_records_when_asked),
+		cmocka_unit_test(extra_dnskey_published_and_checked),
 	};
 
 	dz_log_set_level(DZ_LOG_ERROR);

@@ -649,6 +649,8 @@ errors_name_file_line_and_text(void **state)
 			  "')' without");
 	assert_read_fails("$TTL 60\n  A 192.0.2.1\n", NULL, DZ_ESYNTAX, "test.zone:2:",
 			  "no previous owner");
+	assert_read_fails("$TTL 60\n\"a.example.\" A 192.0.2.1\n", NULL, DZ_ESYNTAX, "test.zone:2:",
+			  "quoted owner name");
 	assert_read_fails("$TTL 60\nwww A 192.0.2.1\n", NULL, DZ_ESYNTAX, "relative owner name 'www'",
 			  "$ORIGIN");
 	assert_read_fails("$TTL 60\n@ A 192.0.2.1\n", NULL, DZ_ESYNTAX, "'@'", "$ORIGIN");
