@@ -237,7 +237,13 @@ dz_file_read_all(const char *path, size_t max_size, char **data, size_t *len,
 	}
 	for (;;) {
 		if (used + 1 >= cap) {
-			size_t grow = cap == 0 ? (size_t)st.st_size + 2 : cap * 2;
+			/*
+			 * Start with room for the whole file and its NUL, but never more
+			 * than the limit allows: reading one byte past it proves the file
+			 * too large.
+			 */
+			size_t first = (size_t)st.st_size < max_size ? (size_t)st.st_size : max_size;
+			size_t grow = cap == 0 ? first + 2 : cap * 2;
 			if (grow < 4096)
 				grow = 4096;
 			char *next = realloc(buf, grow);

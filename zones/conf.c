@@ -350,8 +350,10 @@ folder_of(const char *path)
 	return result;
 }
 
-dz_result_t
-dz_config_load(const char *path, dz_config_t **config, dz_cfg_diags_t *diags, dz_error_t *err)
+/* Load from `data` (`len` bytes), or from the file at `path` when `data` is NULL. */
+static dz_result_t
+config_load(const char *path, const char *data, size_t len, dz_config_t **config,
+	    dz_cfg_diags_t *diags, dz_error_t *err)
 {
 	dz_cfg_diags_t own_diags;
 	dz_cfg_diags_t *report = diags != NULL ? diags : &own_diags;
@@ -386,7 +388,7 @@ dz_config_load(const char *path, dz_config_t **config, dz_cfg_diags_t *diags, dz
 		goto cleanup;
 	}
 
-	if (!dz_cfg_load_document(path, &document, report)) {
+	if (!dz_cfg_load_document(path, data, len, &document, report)) {
 		rc = dz_error_set(err, DZ_ECONFIG, "%s", dz_cfg_diags_first_error(report));
 		goto cleanup;
 	}
@@ -409,6 +411,19 @@ cleanup:
 	free(parser.base_dir);
 	dz_cfg_diags_clear(&own_diags);
 	return rc;
+}
+
+dz_result_t
+dz_config_load(const char *path, dz_config_t **config, dz_cfg_diags_t *diags, dz_error_t *err)
+{
+	return config_load(path, NULL, 0, config, diags, err);
+}
+
+dz_result_t
+dz_config_load_buffer(const char *data, size_t len, const char *path, dz_config_t **config,
+		      dz_cfg_diags_t *diags, dz_error_t *err)
+{
+	return config_load(path, data, len, config, diags, err);
 }
 
 void

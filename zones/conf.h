@@ -202,6 +202,14 @@ typedef struct dz_config {
 dz_result_t dz_config_load(const char *path, dz_config_t **config, dz_cfg_diags_t *diags,
 			   dz_error_t *err);
 
+/*
+ * Like dz_config_load(), but the YAML text is the `len` bytes at `data`
+ * (no NUL byte needed).  `path` is the name used in messages and its folder
+ * is the base of relative paths; the file itself is not read.
+ */
+dz_result_t dz_config_load_buffer(const char *data, size_t len, const char *path,
+				  dz_config_t **config, dz_cfg_diags_t *diags, dz_error_t *err);
+
 /* Free a configuration; NULL is ignored.  TSIG secrets are wiped. */
 void dz_config_destroy(dz_config_t *config);
 

@@ -1043,7 +1043,8 @@ dz_cfg_parse_mapping(dz_cfg_parser_t *parser, const dz_cfg_schema_t *schema, yam
 }
 
 bool
-dz_cfg_load_document(const char *path, yaml_document_t *document, dz_cfg_diags_t *diags)
+dz_cfg_load_document(const char *path, const char *data, size_t len, yaml_document_t *document,
+		     dz_cfg_diags_t *diags)
 {
 	yaml_parser_t parser;
 	FILE *fp = NULL;
@@ -1052,18 +1053,23 @@ dz_cfg_load_document(const char *path, yaml_document_t *document, dz_cfg_diags_t
 	bool document_ready = false;
 	dz_cfg_mark_t mark = { 0, 0 };
 
-	fp = fopen(path, "rb");
-	if (fp == NULL) {
-		dz_cfg_diag_add(diags, DZ_LOG_ERROR, path, mark, NULL,
-				"cannot open the configuration file: %s", strerror(errno));
-		goto cleanup;
+	if (data == NULL) {
+		fp = fopen(path, "rb");
+		if (fp == NULL) {
+			dz_cfg_diag_add(diags, DZ_LOG_ERROR, path, mark, NULL,
+					"cannot open the configuration file: %s", strerror(errno));
+			goto cleanup;
+		}
 	}
 	if (!yaml_parser_initialize(&parser)) {
 		dz_cfg_diag_add(diags, DZ_LOG_ERROR, path, mark, NULL, "out of memory");
 		goto cleanup;
 	}
 	parser_ready = true;
-	yaml_parser_set_input_file(&parser, fp);
+	if (fp != NULL)
+		yaml_parser_set_input_file(&parser, fp);
+	else
+		yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	if (!yaml_parser_load(&parser, document)) {
 		mark.line = (unsigned)parser.problem_mark.line + 1;
 		mark.column = (unsigned)parser.problem_mark.column + 1;

@@ -199,11 +199,14 @@ bool dz_cfg_parse_mapping(dz_cfg_parser_t *parser, const dz_cfg_schema_t *schema
 			  yaml_node_t *node, const char *key, void *object);
 
 /*
- * Load a YAML file into a document.  Syntax errors and a file that is not
- * one document with a mapping at its top are reported to diags, and the
- * call then returns false with the document deleted.
+ * Load YAML into a document: the `len` bytes at `data`, or the file at
+ * `path` when `data` is NULL.  `path` names the input in messages.  Syntax
+ * errors and input that is not one document with a mapping at its top are
+ * reported to diags, and the call then returns false with the document
+ * deleted.
  */
-bool dz_cfg_load_document(const char *path, yaml_document_t *document, dz_cfg_diags_t *diags);
+bool dz_cfg_load_document(const char *path, const char *data, size_t len,
+			  yaml_document_t *document, dz_cfg_diags_t *diags);
 
 /* Resolve `path` against the parser's base folder; NULL on ENOMEM. */
 char *dz_cfg_absolute_path(const dz_cfg_parser_t *parser, const char *path);

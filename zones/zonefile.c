@@ -19,6 +19,7 @@ dz_zonefile_options_init(dz_zonefile_options_t *options)
 	memset(options, 0, sizeof(*options));
 	options->allow_include = true;
 	options->max_include_depth = DZ_ZONEFILE_INCLUDE_DEPTH_DEFAULT;
+	options->max_includes = DZ_ZONEFILE_INCLUDES_DEFAULT;
 }
 
 dz_result_t
@@ -492,6 +493,8 @@ handle_include(reader_t *r, source_t *src, unsigned line)
 	char *path = NULL;
 	unsigned max_depth = r->options->max_include_depth ? r->options->max_include_depth
 							   : DZ_ZONEFILE_INCLUDE_DEPTH_DEFAULT;
+	unsigned max_includes = r->options->max_includes ? r->options->max_includes
+							 : DZ_ZONEFILE_INCLUDES_DEFAULT;
 	dz_result_t result = DZ_OK;
 
 	if (!r->options->allow_include) {
@@ -514,6 +517,16 @@ handle_include(reader_t *r, source_t *src, unsigned line)
 				      src->name, line, max_depth, include_chain(src, chain, sizeof(chain)));
 		goto cleanup;
 	}
+	if (r->include_count >= max_includes) {
+		result = dz_error_set(r->err, DZ_ERANGE,
+				      "%s:%u: more than %u $INCLUDE files read for one zone (%s); "
+				      "files that include the same file several times multiply the "
+				      "reads at each level, so flatten the includes",
+				      src->name, line, max_includes,
+				      include_chain(src, chain, sizeof(chain)));
+		goto cleanup;
+	}
+	r->include_count++;
 
 	path = include_path_text(r, 1);
 	if (path == NULL || path[0] == '\0') {

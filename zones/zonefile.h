@@ -60,6 +60,14 @@
 /* Default limit of nested $INCLUDE files below the top-level file. */
 #define DZ_ZONEFILE_INCLUDE_DEPTH_DEFAULT 16
 
+/*
+ * Default limit of $INCLUDE files read in one read, counting a file again
+ * each time it is included.  Nested files that each include the next one
+ * several times multiply the reads at every level (4 includes per level
+ * over 16 levels would read 4^16 files), and this bounds that work.
+ */
+#define DZ_ZONEFILE_INCLUDES_DEFAULT 10000
+
 /* Largest TTL accepted: 2^31 - 1 seconds (RFC 2181 section 8). */
 #define DZ_ZONEFILE_TTL_MAX 2147483647u
 
@@ -126,6 +134,8 @@ typedef struct dz_zonefile_options {
 	bool allow_include;
 	/* Maximum number of nested $INCLUDE files; 0 means the default. */
 	unsigned max_include_depth;
+	/* Maximum number of $INCLUDE files read in all; 0 means the default. */
+	unsigned max_includes;
 	/*
 	 * When set, every $INCLUDE target is read through this callback
 	 * instead of from the file system.  Loops are then detected on the
@@ -137,7 +147,8 @@ typedef struct dz_zonefile_options {
 
 /*
  * Set the defaults: no default TTL, $INCLUDE allowed from the file system,
- * at most DZ_ZONEFILE_INCLUDE_DEPTH_DEFAULT nested files.
+ * at most DZ_ZONEFILE_INCLUDE_DEPTH_DEFAULT nested files and
+ * DZ_ZONEFILE_INCLUDES_DEFAULT included files in all.
  */
 void dz_zonefile_options_init(dz_zonefile_options_t *options);
 
@@ -153,7 +164,8 @@ void dz_zonefile_options_init(dz_zonefile_options_t *options);
  *   DZ_ENOTFOUND, DZ_EPERM, DZ_EIO  a file cannot be opened or read
  *   DZ_ESYNTAX     invalid text, or an $INCLUDE loop
  *   DZ_ETOOBIG     a record's text is longer than DZ_ZONEFILE_RECORD_TEXT_MAX
- *   DZ_ERANGE      a TTL above the maximum, or includes nested too deep
+ *   DZ_ERANGE      a TTL above the maximum, includes nested too deep, or
+ *                  more included files than options->max_includes
  *   DZ_EPERM       $INCLUDE when options->allow_include is false
  *   DZ_ENOTSUP     $GENERATE
  *   DZ_EINVAL      an invalid `origin`

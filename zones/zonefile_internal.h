@@ -68,6 +68,9 @@ typedef struct reader {
 	uint32_t last_ttl;
 	bool warned_last_ttl;
 
+	/* $INCLUDE files opened so far in this read. */
+	unsigned include_count;
+
 	/* Class of the zone: that of the first record. */
 	bool class_known;
 	ldns_rr_class zone_class;

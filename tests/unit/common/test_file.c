@@ -134,6 +134,31 @@ read_all_enforces_limit(void **state)
 	free(dir);
 }
 
+/* A huge file with a small limit is rejected without allocating its size. */
+static void
+read_all_huge_file_small_limit(void **state)
+{
+	char *dir = make_temp_dir();
+	char path[256];
+	char *data = NULL;
+	size_t len = 0;
+	dz_error_t err;
+
+	(void)state;
+	/* 2 TiB, sparse: more than malloc() can give, and above ASan's limit of 1 TiB. */
+	snprintf(path, sizeof(path), "%s/sparse", dir);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(ftruncate(fileno(fp), (off_t)2 << 40), 0);
+	assert_int_equal(fclose(fp), 0);
+	dz_error_init(&err);
+	assert_int_equal(dz_file_read_all(path, 4096, &data, &len, &err), DZ_ETOOBIG);
+	assert_null(data);
+	assert_non_null(strstr(err.message, "limit of 4096 bytes"));
+	remove_tree(dir);
+	free(dir);
+}
+
 static void
 private_file_check_rejects_group_readable(void **state)
 {
@@ -200,6 +225,7 @@ main(void)
 		cmocka_unit_test(atomic_abort_keeps_old_content),
 		cmocka_unit_test(atomic_write_into_missing_folder_fails),
 		cmocka_unit_test(read_all_enforces_limit),
+		cmocka_unit_test(read_all_huge_file_small_limit),
 		cmocka_unit_test(private_file_check_rejects_group_readable),
 		cmocka_unit_test(append_durable_appends),
 		cmocka_unit_test(mkdir_p_creates_parents),

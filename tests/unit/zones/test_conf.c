@@ -328,6 +328,40 @@ conf_missing_file_named(void **state)
 }
 
 static void
+conf_buffer_loads_like_file(void **state)
+{
+	fixture_t *f = *state;
+	static const char yaml[] = "zones:\n"
+				   "  - name: example.net\n"
+				   "    source: example.net.zone\n"
+				   "  - name: example.org\n"
+				   "    source: missing.zone\n";
+	char expected[512];
+	dz_error_t err;
+
+	/* Nothing is written at config_path: the text comes from memory only. */
+	dz_error_init(&err);
+	assert_int_equal(dz_config_load_buffer(yaml, sizeof(yaml) - 1, f->config_path, &f->config,
+					       &f->diags, &err),
+			 DZ_ECONFIG);
+	assert_null(f->config);
+	snprintf(expected, sizeof(expected),
+		 "5:13: error: zones[1].source: file %s/missing.zone not found (No such file or "
+		 "directory); correct the path or create it", f->dir);
+	assert_diag(f, expected);
+
+	/* Without its last zone the text loads, and relative paths start at the folder of the name. */
+	dz_cfg_diags_clear(&f->diags);
+	size_t first_zone_len = strstr(yaml, "  - name: example.org") - yaml;
+	assert_int_equal(dz_config_load_buffer(yaml, first_zone_len, f->config_path, &f->config,
+					       &f->diags, &err),
+			 DZ_OK);
+	assert_string_equal(f->config->path, f->config_path);
+	snprintf(expected, sizeof(expected), "%s/example.net.zone", f->dir);
+	assert_string_equal(f->config->zones[0].source, expected);
+}
+
+static void
 conf_unknown_references(void **state)
 {
 	fixture_t *f = *state;
@@ -561,6 +595,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(conf_duplicate_zone_names_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(conf_host_outside_zone, setup, teardown),
 		cmocka_unit_test_setup_teardown(conf_missing_file_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(conf_buffer_loads_like_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(conf_unknown_references, setup, teardown),
 		cmocka_unit_test_setup_teardown(conf_tlsa_parameters_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(conf_pkix_allowed_off_port_25, setup, teardown),

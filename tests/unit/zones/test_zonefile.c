@@ -870,6 +870,86 @@ include_depth_limit(void **state)
 	tmpdir_remove(&t);
 }
 
+/*
+ * Include hook for a tree of files: a path with fewer than 12 slashes
+ * ("zones/a/b/n") includes three files one level deeper, and the others
+ * contain one record.
+ */
+static dz_result_t
+tree_include(void *ctx, const char *path, const char **data, size_t *len, dz_error_t *err)
+{
+	static const char level[] = "$INCLUDE a/n\n$INCLUDE b/n\n$INCLUDE c/n\n";
+	static const char leaf[] = "x.example. 60 A 192.0.2.1\n";
+	size_t slashes = 0;
+
+	(void)ctx;
+	(void)err;
+	for (const char *p = path; *p != '\0'; p++)
+		slashes += *p == '/';
+	*data = slashes < 12 ? level : leaf;
+	*len = strlen(*data);
+	return DZ_OK;
+}
+
+static dz_result_t
+count_records(void *ctx, const ldns_rr *rr, const char *file, unsigned line, dz_error_t *err)
+{
+	(void)rr;
+	(void)file;
+	(void)line;
+	(void)err;
+	(*(size_t *)ctx)++;
+	return DZ_OK;
+}
+
+static void
+include_count_limit(void **state)
+{
+	tmpdir_t t;
+	collected_t c = { 0 };
+	dz_zonefile_options_t options;
+	dz_error_t err;
+
+	(void)state;
+	tmpdir_create(&t);
+	/* Each level includes the next twice: 2 + 4 + 8 = 14 included files, 8 records. */
+	const char *top = tmpdir_write(&t, "top.zone", "$TTL 60\n$INCLUDE l1.inc\n$INCLUDE l1.inc\n");
+	tmpdir_write(&t, "l1.inc", "$INCLUDE l2.inc\n$INCLUDE l2.inc\n");
+	tmpdir_write(&t, "l2.inc", "$INCLUDE l3.inc\n$INCLUDE l3.inc\n");
+	tmpdir_write(&t, "l3.inc", "a.example. A 192.0.2.1\n");
+
+	dz_zonefile_options_init(&options);
+	assert_int_equal(options.max_includes, DZ_ZONEFILE_INCLUDES_DEFAULT);
+	options.max_includes = 14;
+	assert_int_equal(read_path(top, NULL, &options, &c, NULL, &err), DZ_OK);
+	assert_int_equal(c.count, 8);
+	collected_clear(&c);
+
+	options.max_includes = 13;
+	assert_int_equal(read_path(top, NULL, &options, &c, NULL, &err), DZ_ERANGE);
+	assert_non_null(strstr(err.message, "l2.inc:2: more than 13 $INCLUDE files read for one zone"));
+	assert_int_equal(c.count, 7);
+	collected_clear(&c);
+	tmpdir_remove(&t);
+
+	/*
+	 * Three includes per file over 11 levels would read 3 + 9 + ... + 3^11
+	 * = 265719 files.  The default limit stops the read after 10000.
+	 */
+	static const char top_text[] = "$INCLUDE a/n\n$INCLUDE b/n\n$INCLUDE c/n\n";
+	size_t records = 0;
+	dz_zonefile_options_init(&options);
+	options.include_fn = tree_include;
+	dz_error_init(&err);
+	assert_int_equal(dz_zonefile_read_buffer(top_text, strlen(top_text), "zones/main.zone",
+						 "example.com", &options, count_records, &records,
+						 &err),
+			 DZ_ERANGE);
+	assert_non_null(strstr(err.message, "more than 10000 $INCLUDE files read for one zone"));
+	assert_true(records > 0);
+	assert_true(records < 10000);
+}
+
 /* Include hook serving files from a table, for the buffer reader. */
 static dz_result_t
 table_include(void *ctx, const char *path, const char **data, size_t *len, dz_error_t *err)
@@ -1058,6 +1138,7 @@ main(void)
 		cmocka_unit_test(include_relative_to_including_file),
 		cmocka_unit_test(include_loops_are_errors),
 		cmocka_unit_test(include_depth_limit),
+		cmocka_unit_test(include_count_limit),
 		cmocka_unit_test(include_hook_for_buffers),
 		cmocka_unit_test(tricky_file_matches_named),
 	};
