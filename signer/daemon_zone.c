@@ -321,6 +321,14 @@ sign_failed(daemon_zone_t *z, daemon_job_t *job, dz_time_t now)
 				       z->name, message, z->serial);
 		break;
 	case DAEMON_STAGE_SIGN:
+		if (job->result == DZ_EHSM_KEY && z->failures == 0) {
+			/*
+			 * A key generated just now: the signer processes rebuild their
+			 * key index at most once a second, so the first try may miss it.
+			 */
+			dz_log_zone(DZ_LOG_INFO, z->name, "DNSSEC, %s; retrying", message);
+			break;
+		}
 		if (is_hsm_error(job->result)) {
 			dz_log_condition_raise(&z->sign_condition, DZ_LOG_ERROR,
 					       "zone %s: DNSSEC, signing failed: %s; still serving "
@@ -491,8 +499,13 @@ daemon_zones_settled(const dz_daemon_t *d)
 {
 	for (size_t i = 0; i < d->zone_count; i++) {
 		const daemon_zone_t *z = d->zones[i];
-		/* A zone whose run failed counts: its error is logged and it retries by itself. */
-		if (z->busy || (z->want != 0 && z->retry_at == DZ_TIME_NEVER && !z->source_failed))
+		/*
+		 * A zone whose runs keep failing counts: its error is logged and it
+		 * retries by itself.  The first retries come within seconds.
+		 */
+		if (z->source_failed || z->failures >= 3)
+			continue;
+		if (z->busy || z->want != 0)
 			return false;
 	}
 	return true;

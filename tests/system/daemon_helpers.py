@@ -143,7 +143,9 @@ class DaemonSetup:
         return self.proc
 
     def output(self):
-        return self.proc.output()
+        # The Server closes its log at stop, so the file is read directly.
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
 
     def logged(self, pattern):
         """Lines of the current log that match the regular expression."""
