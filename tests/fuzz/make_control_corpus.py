@@ -5,7 +5,7 @@ Each file is the byte stream a client sends on the control socket of
 danezoned (signer/control.h): frames of a 4-byte big-endian length and a
 request text of strings separated by single NUL bytes, for example
 b"\\x00\\x00\\x00\\x12status\\x00example.net".  The fuzz target's stub
-server knows the commands status [ZONE], sign ZONE, echo [TEXT]...,
+server has the commands status [ZONE], sign ZONE, echo [TEXT]...,
 fail [ZONE] and big BYTES.  The first seeds are well formed; the others
 break one rule of the format each.
 
