@@ -207,6 +207,30 @@ class DaemonSetup:
                 for m in (re.search(r"signed (\d+) RRsets, (\d+) signatures", line)
                           for line in self.logged(r"signed \d+ RRsets"))]
 
+    def control(self, *args):
+        """Send one request to the control socket; returns the response text.
+
+        The frame is a 4-byte big-endian length and the arguments separated
+        by NUL bytes, as danezone(8) sends them.
+        """
+        text = "\0".join(args).encode()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            sock.connect(str(self.state / "control.sock"))
+            sock.sendall(len(text).to_bytes(4, "big") + text)
+            header = b""
+            while len(header) < 4:
+                chunk = sock.recv(4 - len(header))
+                assert chunk, "the control socket closed without a response"
+                header += chunk
+            length = int.from_bytes(header, "big")
+            body = b""
+            while len(body) < length:
+                chunk = sock.recv(length - len(body))
+                assert chunk, "the control socket closed in the middle of a response"
+                body += chunk
+        return body.decode()
+
     def stop(self):
         return self.proc.stop()
 
