@@ -309,6 +309,11 @@ dz_mkdir_p(const char *path, mode_t mode, dz_error_t *err)
 
 	if (copy == NULL)
 		return dz_error_set(err, DZ_ENOMEM, "out of memory");
+	/* The loop starts after the first byte, so an empty path would read past the copy. */
+	if (copy[0] == '\0') {
+		free(copy);
+		return dz_error_set(err, DZ_EINVAL, "cannot create a folder from an empty path");
+	}
 	for (char *p = copy + 1; ; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;

@@ -217,6 +217,18 @@ mkdir_p_creates_parents(void **state)
 	free(dir);
 }
 
+/* An empty path is an error, not a read past the end of the string. */
+static void
+mkdir_p_rejects_empty_path(void **state)
+{
+	dz_error_t err;
+
+	(void)state;
+	dz_error_init(&err);
+	assert_int_equal(dz_mkdir_p("", 0700, &err), DZ_EINVAL);
+	assert_non_null(strstr(err.message, "empty path"));
+}
+
 int
 main(void)
 {
@@ -229,6 +241,7 @@ main(void)
 		cmocka_unit_test(private_file_check_rejects_group_readable),
 		cmocka_unit_test(append_durable_appends),
 		cmocka_unit_test(mkdir_p_creates_parents),
+		cmocka_unit_test(mkdir_p_rejects_empty_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
