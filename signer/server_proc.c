@@ -388,7 +388,8 @@ child_event(struct bufferevent *bev, short what, void *arg)
 	child_t *child = arg;
 
 	(void)bev;
-	if (what & BEV_EVENT_EOF)
+	/* A reset is an end of file too: the parent left a READY unread. */
+	if ((what & BEV_EVENT_EOF) || EVUTIL_SOCKET_ERROR() == ECONNRESET)
 		dz_log(DZ_LOG_NOTICE, WHO ": the parent closed the connection; exiting");
 	else
 		dz_log(DZ_LOG_ERROR, WHO ": reading from the parent failed: %s; exiting",
@@ -641,11 +642,12 @@ read_input(dz_server_proc_t *proc, dz_error_t *err)
 			 sizeof(proc->input) - proc->input_len);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return DZ_EAGAIN;
+	/* A reset means the child exited with one of our messages unread. */
+	if (n == 0 || (n < 0 && errno == ECONNRESET))
+		return DZ_ENOTFOUND;
 	if (n < 0)
 		return dz_error_set(err, DZ_EIO, "cannot read from the " WHO ": %s",
 				    strerror(errno));
-	if (n == 0)
-		return DZ_ENOTFOUND;
 	proc->input_len += (size_t)n;
 	return DZ_OK;
 }
@@ -678,7 +680,8 @@ child_readable(evutil_socket_t fd, short what, void *arg)
 		       dz_error_message(&err));
 	else
 		dz_log(DZ_LOG_ERROR, WHO " failed to start: %s", dz_error_message(&err));
-	kill(proc->pid, SIGKILL);
+	if (proc->pid > 0)
+		kill(proc->pid, SIGKILL);
 	reap(proc, "after an error");
 	schedule_restart(proc);
 }
