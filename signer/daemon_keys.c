@@ -19,15 +19,11 @@
 #include "signer/daemon.h"
 #include "signer/rrsig.h"
 
-/*
- * Signer processes for the default token.
- * NOTE: one until the configuration has server.signer-processes.
- */
+/* Signer processes for the default token: server.signer-processes, at least one. */
 static unsigned
 signer_processes(const dz_config_t *config)
 {
-	(void)config;
-	return 1;
+	return config->server.signer_processes > 0 ? config->server.signer_processes : 1;
 }
 
 static void

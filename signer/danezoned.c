@@ -261,7 +261,8 @@ start(dz_daemon_t *d, dz_error_t *err)
 		return DZ_DAEMON_EXIT_STARTUP;
 	}
 	log_versions();
-	if (getuid() == 0 && !d->allow_root && d->config->server.user == NULL)
+	if (getuid() == 0 && !d->allow_root && !d->config->server.allow_root &&
+	    d->config->server.user == NULL)
 		dz_log(DZ_LOG_WARNING, "running as root without server.user: set a user, or pass "
 		       "--allow-root to confirm");
 	if (pidfile_create(d, d->pidfile_option != NULL ? d->pidfile_option
