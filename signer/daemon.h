@@ -101,6 +101,7 @@ typedef struct daemon_zone {
 	unsigned fresh;			/* the part of `want` that new events added since the last job */
 	bool busy;			/* a job runs */
 	bool materialize_due;		/* the text file is behind the committed serial */
+	bool parent_due;		/* the parent's servers are to be asked for the DS RRset */
 	bool removed;			/* removed by a reload: freed when its job ends */
 	bool source_failed;		/* the source could not be read at the last try */
 
@@ -205,8 +206,13 @@ dz_result_t daemon_keys_plan(daemon_zone_t *z, dz_time_t now, dz_key_plan_t **pl
 /* Record the plan as published at `published_at`, log failures, and update key_event_at. */
 void daemon_keys_commit(daemon_zone_t *z, dz_key_plan_t *plan, dz_time_t published_at,
 			bool full_resign);
-/* Query the parent's servers when due and apply the answers (blocks up to the query timeout). */
-void daemon_keys_poll_parent(daemon_zone_t *z, dz_time_t now);
+/*
+ * A job that asks the parent's servers for the zone's DS RRset, in *out;
+ * NULL when the zone has no parent servers or no key manager.  DZ_ENOMEM.
+ */
+dz_result_t daemon_keys_parent_job(daemon_zone_t *z, daemon_job_t **out);
+/* Apply the answers of a finished parent job and plan the next query. */
+void daemon_keys_parent_answers(daemon_zone_t *z, const daemon_job_t *job, dz_time_t now);
 /* Reconcile the key states with the key set of the snapshot a zone serves. */
 void daemon_keys_reconcile(daemon_zone_t *z, const dz_zone_t *served, dz_time_t now);
 

@@ -416,6 +416,23 @@ run_materialize(daemon_job_t *job)
 	job->hook_result = dz_hook_run(job->hook, env, DZ_HOOK_TIMEOUT_SECONDS, &job->hook_err);
 }
 
+/* Ask each parent server in turn; failures are recorded in the answers. */
+static void
+run_parent(daemon_job_t *job)
+{
+	char zone[sizeof(job->target.zone)];
+	size_t len = strlen(job->target.zone);
+
+	snprintf(zone, sizeof(zone), "%.*s", (int)(len > 1 ? len - 1 : len), job->target.zone);
+	for (size_t i = 0; i < job->parent_count; i++) {
+		dz_error_t err;
+		dz_error_init(&err);
+		dz_key_parent_query(zone, &job->parent_servers[i], DZ_DAEMON_QUERY_TIMEOUT_MS,
+				    &job->parent_answers[i], &err);
+	}
+	job->result = DZ_OK;
+}
+
 void
 daemon_job_run(daemon_job_t *job)
 {
@@ -424,6 +441,8 @@ daemon_job_run(daemon_job_t *job)
 	dz_error_init(&job->err);
 	if (job->kind == DAEMON_JOB_SIGN)
 		run_sign(job);
+	else if (job->kind == DAEMON_JOB_PARENT)
+		run_parent(job);
 	else
 		run_materialize(job);
 	job->seconds = monotonic_seconds() - start;
@@ -444,5 +463,12 @@ daemon_job_free(daemon_job_t *job)
 	dz_policy_clear(&job->policy);
 	free(job->keys.keys);
 	dz_key_plan_destroy(job->plan);
+	free(job->parent_servers);
+	free(job->parent_answers);
+	free(job->tsig_name);
+	free(job->tsig_algorithm);
+	if (job->tsig_secret != NULL)
+		dz_secure_zero(job->tsig_secret, strlen(job->tsig_secret));
+	free(job->tsig_secret);
 	free(job);
 }

@@ -233,6 +233,17 @@ daemon_zone_kick(daemon_zone_t *z)
 		start_sign_job(z);
 		return;
 	}
+	if (z->parent_due) {
+		daemon_job_t *job = NULL;
+		z->parent_due = false;
+		if (daemon_keys_parent_job(z, &job) != DZ_OK) {
+			dz_log_zone(DZ_LOG_ERROR, z->name, "cannot ask the parent for the DS: out of memory");
+		} else if (job != NULL) {
+			z->busy = true;
+			daemon_workers_submit(d, job);
+			return;
+		}
+	}
 	if (z->materialize_due && !evtimer_pending(z->idle_timer, NULL))
 		start_materialize_job(z);
 }
@@ -279,7 +290,7 @@ zone_timer_fired(evutil_socket_t fd, short what, void *arg)
 	}
 	if (z->parent_check_at <= now) {
 		z->parent_check_at = DZ_TIME_NEVER;
-		daemon_keys_poll_parent(z, now);
+		z->parent_due = true;
 	}
 	if (z->retry_at <= now) {
 		z->retry_at = DZ_TIME_NEVER;
@@ -481,6 +492,8 @@ daemon_job_finished(dz_daemon_t *d, daemon_job_t *job)
 	}
 	if (job->kind == DAEMON_JOB_SIGN)
 		sign_finished(z, job);
+	else if (job->kind == DAEMON_JOB_PARENT)
+		daemon_keys_parent_answers(z, job, daemon_now(d));
 	else
 		materialize_finished(z, job);
 	daemon_job_free(job);
