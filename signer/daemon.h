@@ -15,8 +15,8 @@
  * what changed, and commits the exact difference with dz_publish_diff().
  * The first publication of a zone and the first after each start-up are
  * full versions (dz_publish_commit()).  The in-memory state is adopted only
- * after the commit succeeded; after any failure the tree is dropped and the
- * next job loads it again from the published snapshot.
+ * after the commit succeeded.  After any failure the tree is dropped, and
+ * the next job loads it again from the published snapshot.
  */
 #ifndef DZ_SIGNER_DAEMON_H
 #define DZ_SIGNER_DAEMON_H

@@ -3,7 +3,7 @@
  * to the source, the mail records and the key set, sign, and publish the
  * difference; or rewrite the published files and run the publish hook.
  *
- * Nothing here touches the loop's state: the job's inputs are copies, and
+ * Nothing here touches the loop's state.  The job's inputs are copies, and
  * the tree belongs to the job while it runs.
  */
 #include "config.h"
@@ -244,7 +244,7 @@ publish_full(daemon_job_t *job, const dz_buf_t *removed, const dz_buf_t *added, 
 	return dz_publish_commit(&job->target, writer, removed, added, &job->serial, err);
 }
 
-/* min(SOA TTL, SOA MINIMUM) of the tree, the TTL of negative answers (RFC 2308 section 5). */
+/* min(SOA TTL, SOA MINIMUM) of the tree: the TTL of negative responses (RFC 2308 section 5). */
 static uint32_t
 negative_ttl(const dz_zone_t *zone)
 {

@@ -335,7 +335,8 @@ sign_failed(daemon_zone_t *z, daemon_job_t *job, dz_time_t now)
 		if (job->result == DZ_EHSM_KEY && z->failures == 0) {
 			/*
 			 * A key generated just now: the signer processes rebuild their
-			 * key index at most once a second, so the first try may miss it.
+			 * key index at most once a second (REFRESH_INTERVAL_NS in
+			 * hsm/index.c), so the first try may miss it.
 			 */
 			dz_log_zone(DZ_LOG_INFO, z->name, "DNSSEC, %s; retrying", message);
 			break;

@@ -179,7 +179,7 @@ class DaemonSetup:
         return z.to_text(relativize=False)
 
     def ixfr(self, zone, serial):
-        """The IXFR response messages' answer RRs from `serial`, as (rrset text) lines."""
+        """The RRs of the IXFR response from `serial`, as (owner, TTL, type, RDATA text) tuples."""
         query = dns.message.make_query(zone + ".", "IXFR")
         query.authority = [dns.rrset.from_text(zone + ".", 0, "IN", "SOA",
                                                f". . {serial} 0 0 0 0")]
