@@ -15,9 +15,9 @@ import errno
 import os
 import re
 import socket
+import struct
 import subprocess
 import textwrap
-import time
 
 import dns.exception
 import dns.message
@@ -27,7 +27,7 @@ import dns.rdatatype
 import dns.zone
 import pytest
 
-from conftest import DANEZONE, DANEZONED, free_port, run, wait_for
+from conftest import DANEZONED, free_port, run, wait_for
 from hsm_helpers import P11_SHIM
 from mail_helpers import Pki, sha256_hex, spki_of_cert
 
@@ -119,9 +119,6 @@ class ServedZone:
         rtype = dns.rdatatype.from_text(covered)
         return sorted(r.key_tag for r in self.signatures() if r.type_covered == rtype)
 
-    def dnskeys(self):
-        return self.rdatas(ZONE, "DNSKEY")
-
 
 def verify_zone_file(path, env=None):
     """Run ldns-verify-zone on a zone file; returns the CompletedProcess."""
@@ -200,6 +197,13 @@ class Danezoned:
             "          tlsa: [\"3 1 1\"]\n"
             "          ttl: 5m\n")
 
+    def add_hosts(self, count):
+        """Replace the zone source atomically with one that has `count` more A records."""
+        extra = "".join(f"host{i} A 192.0.2.{i % 250 + 1}\n" for i in range(count))
+        temporary = self.folder / "example.net.zone.tmp-write"
+        temporary.write_text(SOURCE + extra)
+        os.rename(temporary, self.source)
+
     def set_certificate(self, pem):
         """Replace the certificate file with `pem` atomically, as certbot does."""
         temporary = self.folder / "mx1.pem.tmp-write"
@@ -248,19 +252,28 @@ class Danezoned:
             return len(self.log_lines(pattern)) >= count
         wait_for(seen, timeout=timeout, what=f"{what or pattern}; log:\n{self.log()[-4000:]}")
 
-    # Control socket, as an operator uses it.
+    # Control socket.
 
-    def control(self, *args, check=True, timeout=30, env=None):
-        """Run `danezone ARGS -c CONFIG` and return the CompletedProcess."""
-        full_env = dict(self.env)
-        full_env.update(env or {})
-        return run([DANEZONE, *args, "-c", self.config], check=check, timeout=timeout,
-                   env=full_env)
+    def control(self, *args, timeout=30):
+        """Send one request to the control socket and return the response text.
 
-    # DNS, as a secondary sees it.
+        The frame format is the one danezone(8) uses: a 4-byte big-endian
+        length, then the command and its arguments separated by NUL bytes.
+        The response starts with "ok" or "error CODE MESSAGE".
+        """
+        request = "\0".join(args).encode()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(self.socket))
+            sock.sendall(struct.pack(">I", len(request)) + request)
+            header = receive_exactly(sock, 4)
+            (length,) = struct.unpack(">I", header)
+            return receive_exactly(sock, length).decode()
+
+    # DNS queries and transfers from 127.0.0.1, as from a secondary.
 
     def serial(self, timeout=2):
-        """SOA serial served over UDP, or None when there is no answer."""
+        """SOA serial served over UDP, or None when no response comes."""
         query = dns.message.make_query(ZONE, "SOA")
         try:
             response = dns.query.udp(query, "127.0.0.1", port=self.port, timeout=timeout)
@@ -291,6 +304,15 @@ class Danezoned:
         return served
 
 
+def receive_exactly(sock, size):
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        assert chunk, f"the control socket closed after {len(data)} of {size} bytes"
+        data += chunk
+    return data
+
+
 def assert_same_zone(served, reference, when):
     """The zone served `when` is the reference version, record for record."""
     assert served.serial == reference.serial, f"{when}: serial {served.serial}, expected {reference.serial}"
@@ -302,14 +324,6 @@ def leftover_temporary_files(folder, published_names):
     names = set(os.listdir(folder))
     allowed = set(published_names) | {n + ".lock" for n in published_names}
     return sorted(names - allowed)
-
-
-def tcp_connect(port, timeout=10):
-    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
-
-
-def monotonic_deadline(seconds):
-    return time.monotonic() + seconds
 
 
 class Mounts:
@@ -339,10 +353,14 @@ class Mounts:
                               capture_output=True, text=True, timeout=30)
         assert proc.returncode == 0, proc.stderr
 
-    def unmount(self, point):
-        point = str(point)
-        subprocess.run(["umount", point], check=True, capture_output=True, timeout=30)
-        self.points.remove(point)
+    def writable(self, point):
+        """End read_only(): make the bind mount writable again.
+
+        Remounting, not unmounting, because the daemon keeps files open there.
+        """
+        proc = subprocess.run(["mount", "-o", "remount,bind,rw", str(point)],
+                              capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, proc.stderr
 
     def unmount_all(self):
         for point in reversed(self.points):
@@ -352,9 +370,12 @@ class Mounts:
 
 
 @pytest.fixture
-def mounts():
+def mounts(servers):
+    """Mounts for one test; the servers it started stop before the mounts go."""
     made = Mounts()
     yield made
+    for server in reversed(servers.started):
+        server.stop()
     made.unmount_all()
 
 

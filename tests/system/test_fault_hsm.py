@@ -9,6 +9,8 @@ import os
 import re
 import time
 
+import pytest
+
 from conftest import run
 from fault_helpers import (ZONE, Danezoned, assert_same_zone, certificates,  # noqa: F401
                            tlsa_rdata)
@@ -48,27 +50,38 @@ def test_shim_fails_sign_while_flag_exists(softhsm, tmp_path):
     assert all(s is not None for s in signatures)
 
 
-def test_module_missing_at_start(softhsm, tmp_path, servers, certificates):  # noqa: F811
+@pytest.mark.parametrize("fault", ["missing", "not-a-library"])
+def test_module_missing_at_start(softhsm, tmp_path, servers, certificates, fault):  # noqa: F811
     daemon = Danezoned(tmp_path, servers, softhsm, certificates[0])
     daemon.start()
     before = daemon.transfer("before")
     assert daemon.stop() == 0
     files = published_files(daemon.output_dir)
 
-    missing = "/nonexistent/libpkcs11.so"
-    config = daemon.config.read_text().replace(f"module: {softhsm.module}", f"module: {missing}")
-    daemon.config.write_text(config)
+    if fault == "missing":
+        # The configuration names a file that is gone: a configuration error.
+        module = "/nonexistent/libpkcs11.so"
+        expected_status = 1
+        expected = f"hsm.token.module: file {module} not found"
+    else:
+        # The file is there but is no library, as after a broken upgrade.
+        module = str(tmp_path / "libbroken.so")
+        (tmp_path / "libbroken.so").write_text("not a library\n")
+        expected_status = 2
+        expected = f"cannot load PKCS#11 module {module}"
+    config = daemon.config.read_text()
+    daemon.config.write_text(config.replace(f"module: {softhsm.module}", f"module: {module}"))
     daemon.start(wait=False)
     status = daemon.wait_exit()
 
     log = daemon.log()
-    assert status == 2, log
-    assert f"PKCS#11 module {missing} cannot be read" in log
+    assert status == expected_status, log
+    assert expected in log
     assert not re.search(r"\bstarted: ", log)
     assert published_files(daemon.output_dir) == files
 
     # The published zone is whole: the daemon starts from it again.
-    daemon.config.write_text(config.replace(f"module: {missing}", f"module: {softhsm.module}"))
+    daemon.config.write_text(config)
     daemon.start()
     assert_same_zone(daemon.transfer("after"), before, "after a failed start")
 
