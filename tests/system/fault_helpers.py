@@ -112,7 +112,8 @@ class ServedZone:
 
     def signatures(self):
         """Every RRSIG rdata of the zone."""
-        return [rdata for _, _, rdata in self.zone.iterate_rdatas(dns.rdatatype.RRSIG)]
+        return [rdata for _, _, rdata in self.zone.iterate_rdatas()
+                if rdata.rdtype == dns.rdatatype.RRSIG]
 
     def key_tags_signing(self, covered="SOA"):
         """Key tags of the RRSIGs over the apex RRset of type `covered`."""
