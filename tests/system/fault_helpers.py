@@ -354,6 +354,12 @@ class Mounts:
                               capture_output=True, text=True, timeout=30)
         assert proc.returncode == 0, proc.stderr
 
+    def unmount(self, point):
+        point = str(point)
+        proc = subprocess.run(["umount", point], capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, proc.stderr
+        self.points.remove(point)
+
     def writable(self, point):
         """End read_only(): make the bind mount writable again.
 
