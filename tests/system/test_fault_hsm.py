@@ -2,9 +2,9 @@
 
 The PKCS#11 shim module (tests/system/p11shim.c) forwards to SoftHSM2 and
 fails C_Sign, or hides the token, while a flag file exists.  In one test
-SoftHSM2 itself loses the token: an empty tmpfs hides its token folder.  Each test
-transfers the zone before, during and after the fault and checks it with
-ldns-verify-zone.
+SoftHSM2 itself loses the token: an empty tmpfs hides its token folder.
+Each test transfers the zone before, during and after the fault and
+checks it with ldns-verify-zone.
 """
 import os
 import re
