@@ -443,6 +443,8 @@ daemon_job_run(daemon_job_t *job)
 		run_sign(job);
 	else if (job->kind == DAEMON_JOB_PARENT)
 		run_parent(job);
+	else if (job->kind == DAEMON_JOB_PROBE)
+		dz_mail_probe_secondaries(job->mail_obj, job->now, DZ_DAEMON_QUERY_TIMEOUT_MS);
 	else
 		run_materialize(job);
 	job->seconds = monotonic_seconds() - start;

@@ -16,6 +16,7 @@ typedef enum daemon_job_kind {
 	DAEMON_JOB_SIGN,	/* apply changes, sign, publish */
 	DAEMON_JOB_MATERIALIZE, /* rewrite the snapshot and text file, then run the hook */
 	DAEMON_JOB_PARENT,	/* ask the parent's servers for the zone's DS RRset */
+	DAEMON_JOB_PROBE,	/* ask the secondaries for their serials (no zone) */
 } daemon_job_kind_t;
 
 /* Where a failed job stopped. */
@@ -59,6 +60,9 @@ struct daemon_job {
 	char *tsig_name;
 	char *tsig_algorithm;
 	char *tsig_secret;	   /* wiped and freed with the job */
+
+	/* Input of a probe job: the mail object, which the loop leaves alone meanwhile. */
+	dz_mail_t *mail_obj;
 
 	/* Results. */
 	dz_result_t result;

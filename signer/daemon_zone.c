@@ -161,6 +161,13 @@ start_sign_job(daemon_zone_t *z)
 	job->zone = z;
 	job->kind = DAEMON_JOB_SIGN;
 	job->now = daemon_now(d);
+	dz_records_init(&job->mail);
+	const dz_records_t *mail = NULL;
+	if (!daemon_mail_records(d, z->name, &mail)) {
+		/* A probe of the secondaries holds the mail records: its end starts the run. */
+		daemon_job_free(job);
+		return;
+	}
 	if (daemon_keys_plan(z, job->now, &job->plan, &job->keys, &err) != DZ_OK) {
 		dz_log_condition_raise(&z->sign_condition, DZ_LOG_ERROR,
 				       "zone %s: DNSSEC, cannot sign: %s; still serving serial %u",
@@ -172,8 +179,6 @@ start_sign_job(daemon_zone_t *z)
 		return;
 	}
 	job->keys_changed = job->plan != NULL && dz_key_plan_changes_keyset(job->plan);
-	dz_records_init(&job->mail);
-	const dz_records_t *mail = d->mail != NULL ? dz_mail_records(d->mail, z->name) : NULL;
 	if (mail != NULL && dz_records_copy(&job->mail, mail) != DZ_OK) {
 		dz_log_zone(DZ_LOG_ERROR, z->name, "cannot start a signing run: out of memory");
 		daemon_job_free(job);
@@ -423,11 +428,7 @@ sign_finished(daemon_zone_t *z, daemon_job_t *job)
 		if (daemon_serve_published(d, z->name, &err) != DZ_OK)
 			dz_log_zone(DZ_LOG_ERROR, z->name, "the DNS server did not load serial %u: %s",
 				    job->serial, dz_error_message(&err));
-		if (d->mail != NULL &&
-		    dz_mail_note_published(d->mail, z->name, job->serial, job->negative_ttl, now,
-					   &err) != DZ_OK)
-			dz_log_zone(DZ_LOG_ERROR, z->name, "cannot record the published mail records: %s",
-				    dz_error_message(&err));
+		daemon_mail_note_published(d, z->name, job->serial, job->negative_ttl, now);
 		z->materialize_due = true;
 		struct timeval idle = { DZ_DAEMON_MATERIALIZE_IDLE_MS / 1000,
 					(DZ_DAEMON_MATERIALIZE_IDLE_MS % 1000) * 1000 };
@@ -485,6 +486,11 @@ daemon_job_finished(dz_daemon_t *d, daemon_job_t *job)
 {
 	daemon_zone_t *z = job->zone;
 
+	if (job->kind == DAEMON_JOB_PROBE) {
+		daemon_job_free(job);
+		daemon_mail_probe_finished(d);
+		return;
+	}
 	z->busy = false;
 	if (z->removed) {
 		daemon_job_free(job);
