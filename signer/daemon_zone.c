@@ -403,6 +403,16 @@ sign_finished(daemon_zone_t *z, daemon_job_t *job)
 	dz_log_condition_clear(&z->publish_condition, "zone %s: publication works again", z->name);
 	z->failures = 0;
 	z->retry_at = DZ_TIME_NEVER;
+	if (job->negative_ttl != z->negative_ttl && z->keys != NULL) {
+		/* Key timings wait for negative answers to expire, so the manager needs the TTL. */
+		const dz_policy_t *policy = daemon_zone_policy(d, z->conf);
+		dz_error_init(&err);
+		if (policy != NULL &&
+		    dz_key_manager_set_policy(z->keys, policy, job->negative_ttl, &err) != DZ_OK)
+			dz_log_zone(DZ_LOG_ERROR, z->name,
+				    "DNSSEC, cannot give the key manager the negative TTL %u: %s",
+				    job->negative_ttl, dz_error_message(&err));
+	}
 	z->negative_ttl = job->negative_ttl;
 	z->last_rrsets_signed = job->update.sign.rrsets_signed;
 	z->last_signatures = job->update.sign.signatures;
