@@ -84,7 +84,8 @@ typedef struct daemon_zone {
 	/* Owned by the loop while `busy` is false, by the running job otherwise. */
 	dz_zone_t *tree;		/* signed zone in memory; NULL: load from the snapshot */
 	dz_records_t tree_mail;		/* mail records that `tree` contains */
-	bool tree_from_disk;		/* the next publication is a full version */
+	bool tree_from_disk;		/* read from the snapshot, mail records unknown: the next run
+					   reads the source and publishes a full version */
 
 	bool published;			/* a version is committed */
 	uint32_t serial;		/* committed serial */

@@ -384,6 +384,8 @@ sign_finished(daemon_zone_t *z, daemon_job_t *job)
 	dz_records_init(&job->tree_mail);
 	if (job->loaded_from_disk)
 		z->tree_from_disk = true;
+	if (job->result == DZ_OK)
+		z->tree_from_disk = !job->tree_mail_known;
 	if (job->result != DZ_OK) {
 		sign_failed(z, job, now);
 		return;
@@ -424,7 +426,6 @@ sign_finished(daemon_zone_t *z, daemon_job_t *job)
 	if (job->published) {
 		z->published = true;
 		z->serial = job->serial;
-		z->tree_from_disk = false;
 		z->last_published_at = now;
 		if (!job->published_before)
 			dz_log_zone(DZ_LOG_NOTICE, z->name, "published serial %u (first version)",
