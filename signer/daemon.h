@@ -84,7 +84,8 @@ typedef struct daemon_zone {
 	/* Owned by the loop while `busy` is false, by the running job otherwise. */
 	dz_zone_t *tree;		/* signed zone in memory; NULL: load from the snapshot */
 	dz_records_t tree_mail;		/* mail records that `tree` contains */
-	bool tree_from_disk;		/* the next publication is a full version */
+	bool tree_from_disk;		/* read from the snapshot, mail records unknown: the next run
+					   reads the source and publishes a full version */
 
 	bool published;			/* a version is committed */
 	uint32_t serial;		/* committed serial */
@@ -153,6 +154,16 @@ struct dz_daemon {
 	dz_mail_t *mail;
 	struct event *mail_event;	/* the mail watcher's descriptor */
 	struct event *mail_timer;
+	/*
+	 * A worker asks the secondaries for their serials through `mail`,
+	 * which is not thread safe: until it ends, the loop leaves `mail`
+	 * alone, queues the publications to note, and defers a reload.
+	 */
+	bool mail_probing;
+	int64_t mail_probe_at;		/* monotonic ms of the next probe */
+	struct daemon_note *mail_notes;	/* publications to note after the probe */
+	size_t mail_note_count;
+	bool reload_pending;
 	dz_watch_t *watch;		/* zone sources; tag = index + 1 in `zones` at add time */
 	struct event *watch_event;
 	struct event *watch_timer;
@@ -254,6 +265,13 @@ void daemon_serve_stop(dz_daemon_t *d);
 
 /* daemon_reload.c */
 void daemon_reload(dz_daemon_t *d);
+/* Record a publication for the TLSA rollover (queued while a probe runs). */
+void daemon_mail_note_published(dz_daemon_t *d, const char *zone, uint32_t serial,
+				uint32_t negative_ttl, dz_time_t now);
+/* The current mail records of a zone to copy into a job; false while a probe runs. */
+bool daemon_mail_records(const dz_daemon_t *d, const char *zone, const dz_records_t **records);
+/* Handle the end of a probe of the secondaries (loop thread). */
+void daemon_mail_probe_finished(dz_daemon_t *d);
 /* Create the mail records object for the current configuration and hook it into the loop. */
 dz_result_t daemon_mail_start(dz_daemon_t *d, dz_error_t *err);
 void daemon_mail_stop(dz_daemon_t *d);

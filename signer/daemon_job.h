@@ -16,6 +16,7 @@ typedef enum daemon_job_kind {
 	DAEMON_JOB_SIGN,	/* apply changes, sign, publish */
 	DAEMON_JOB_MATERIALIZE, /* rewrite the snapshot and text file, then run the hook */
 	DAEMON_JOB_PARENT,	/* ask the parent's servers for the zone's DS RRset */
+	DAEMON_JOB_PROBE,	/* ask the secondaries for their serials (no zone) */
 } daemon_job_kind_t;
 
 /* Where a failed job stopped. */
@@ -35,7 +36,8 @@ struct daemon_job {
 	/* Inputs of a sign job. */
 	dz_zone_t *tree;	   /* moved in; NULL: load from the snapshot, or sign from scratch */
 	dz_records_t tree_mail;	   /* mail records in `tree` (moved in) */
-	bool tree_mail_known;	   /* false for a tree read from a snapshot: tree_mail is empty */
+	bool tree_mail_known;	   /* false for a tree read from a snapshot: tree_mail is empty
+				      (in and out: true after the run when tree_mail is known) */
 	dz_records_t mail;	   /* the mail records the zone should have (copy) */
 	bool read_source;	   /* sync the tree with the zone source */
 	char *source;		   /* path of the zone source (owned) */
@@ -59,6 +61,9 @@ struct daemon_job {
 	char *tsig_name;
 	char *tsig_algorithm;
 	char *tsig_secret;	   /* wiped and freed with the job */
+
+	/* Input of a probe job: the mail object, which the loop leaves alone meanwhile. */
+	dz_mail_t *mail_obj;
 
 	/* Results. */
 	dz_result_t result;

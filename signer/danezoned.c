@@ -203,6 +203,7 @@ signal_reload(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
+	dz_log(DZ_LOG_NOTICE, "received SIGHUP");
 	daemon_reload(arg);
 }
 
