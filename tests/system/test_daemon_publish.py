@@ -74,3 +74,32 @@ def test_bad_zone_source_keeps_zone(daemon):
     daemon.write_source("example.net", extra="fixed A 127.0.0.8\n", atomic=True)
     assert daemon.wait_serial(first) == first + 1
     daemon.wait_logged(r"zone source .* loaded again")
+
+
+def test_publish_hook_gets_zone_and_serial(daemon):
+    record = daemon.tmp / "hook.out"
+    text = daemon.config.read_text().replace(
+        "    secondaries: [local]\n",
+        "    secondaries: [local]\n"
+        f"    publish-hook: echo \"$DZ_ZONE $DZ_SERIAL\" >> {record}\n", 1)
+    daemon.config.write_text(text)
+    daemon.start()
+    first = daemon.wait_serial(0)
+    daemon.wait_logged(r"publish hook for serial 1 exited with status 0")
+    daemon.write_source("example.net", extra="hooked A 127.0.0.5\n", atomic=True)
+    second = daemon.wait_serial(first)
+    daemon.wait_logged(rf"publish hook for serial {second} exited with status 0")
+    assert record.read_text().splitlines() == [f"example.net {first}", f"example.net {second}"]
+
+
+def test_bad_certificate_keeps_tlsa(daemon):
+    daemon.start()
+    first = daemon.wait_serial(0)
+    tlsa = tlsa_3_1_1(daemon.cert)
+    with open(daemon.cert, "w") as f:
+        f.write("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    daemon.wait_logged(r"mx1\.pem", count=1)
+    lines = daemon.wait_logged(r"(error|warning): .*mx1\.pem")
+    assert lines
+    assert daemon.serial() == first
+    assert f"TLSA {tlsa}" in daemon.axfr_text()

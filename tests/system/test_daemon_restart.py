@@ -30,7 +30,10 @@ def test_sigterm_stops_cleanly(daemon):
 
 
 def test_restart_reuses_signatures(daemon):
+    # Two signer processes, so that a batch is split between them.
+    daemon.write_config(server_yaml="  signer-processes: 2\n")
     daemon.start()
+    assert daemon.logged(r"2 signer processes")
     first = daemon.wait_serial(0)
     rrsets = rrset_count(daemon.axfr_text())
     made_first = daemon.signature_counts()[-1][1]
