@@ -245,6 +245,36 @@ rollover_option(int option, const char *arg, void *ctx)
 	return 1;
 }
 
+/*
+ * Write "#NUMBER" of the zone's key in use of `role` to text (16 bytes).
+ * The state file is only read.  Returns false when it names no such key.
+ */
+static bool
+role_key_text(const dz_keycli_t *options, const char *zone, dz_key_role_t role, char *text)
+{
+	dz_keycli_t cli;
+	dz_keyring_t ring;
+	dz_policy_t policy;
+	uint32_t negative_ttl, number = 0;
+	bool found = false;
+
+	dz_keycli_init(&cli);
+	cli.config_path = options->config_path;
+	if (dz_keycli_open(&cli, NULL) == DZ_OK) {
+		/* Without a state file the ring is empty, but it and the policy are set. */
+		dz_result_t result = dz_keycli_load(&cli, zone, &ring, &policy, &negative_ttl, NULL);
+		if (result == DZ_OK || result == DZ_ENOTFOUND) {
+			found = dz_key_request_role_key(&ring, role, &number, NULL) == DZ_OK;
+			dz_keyring_clear(&ring);
+			dz_policy_clear(&policy);
+		}
+	}
+	dz_keycli_close(&cli);
+	if (found)
+		snprintf(text, 16, "#%" PRIu32, number);
+	return found;
+}
+
 int
 dz_cmd_key_rollover(int argc, char **argv, const char *name)
 {
@@ -278,12 +308,16 @@ dz_cmd_key_rollover(int argc, char **argv, const char *name)
 	if (req.when_text != NULL &&
 	    dz_keycli_time(req.when_text, req.now, &req.when, &err) != DZ_OK)
 		return fail(name, &err);
-	char when[DZ_TIME_TEXT_MAX];
-	char *request[] = { (char *)name, argv[optind],
-			    (char *)(req.key != NULL ? req.key : dz_role_name(req.role)),
-			    (char *)dz_time_format(req.when, when), req.force ? "force" : "normal" };
-	if (forward(&cli, name, 5, request, &status))
-		return status;
+	char when[DZ_TIME_TEXT_MAX], number[16];
+	const char *target = req.key;
+	if (target == NULL && cli.state_dir == NULL && role_key_text(&cli, argv[optind], req.role, number))
+		target = number;
+	if (target != NULL) {
+		char *request[] = { (char *)name, argv[optind], (char *)target,
+				    (char *)dz_time_format(req.when, when), "force" };
+		if (forward(&cli, name, req.force ? 5 : 4, request, &status))
+			return status;
+	}
 
 	dz_key_request_t applied = { .kind = DZ_KEY_REQUEST_ROLLOVER, .zone = argv[optind],
 				     .key = req.key, .role = req.role, .when = req.when,

@@ -10,9 +10,10 @@
 static const struct {
 	const char *name;
 	dz_key_request_kind_t kind;
-	int arguments;
+	int min_args;
+	int max_args;
 } request_kinds[] = {
-#define DZ_KEY_REQUEST_ENTRY(name, kind, arguments, usage) { name, kind, arguments },
+#define DZ_KEY_REQUEST_ENTRY(name, kind, min_args, max_args, usage) { name, kind, min_args, max_args },
 	DZ_KEY_REQUEST_COMMANDS(DZ_KEY_REQUEST_ENTRY)
 #undef DZ_KEY_REQUEST_ENTRY
 };
@@ -28,9 +29,9 @@ dz_key_request_parse(int argc, char **argv, dz_time_t now, dz_key_request_t *req
 		i++;
 	if (i == DZ_ARRAY_SIZE(request_kinds))
 		return dz_error_set(err, DZ_EINVAL, "'%s' is not a key state command", argv[0]);
-	if (argc - 1 != request_kinds[i].arguments)
-		return dz_error_set(err, DZ_EINVAL, "'%s' takes %d arguments, not %d", argv[0],
-				    request_kinds[i].arguments, argc - 1);
+	if (argc - 1 < request_kinds[i].min_args || argc - 1 > request_kinds[i].max_args)
+		return dz_error_set(err, DZ_EINVAL, "'%s' takes %d to %d arguments, not %d", argv[0],
+				    request_kinds[i].min_args, request_kinds[i].max_args, argc - 1);
 
 	request->kind = request_kinds[i].kind;
 	request->zone = argv[1];
@@ -40,17 +41,19 @@ dz_key_request_parse(int argc, char **argv, dz_time_t now, dz_key_request_t *req
 	case DZ_KEY_REQUEST_DS_SEEN:
 	case DZ_KEY_REQUEST_DS_GONE:
 		request->key = argv[2];
-		return dz_keycli_time(argv[3], now, &request->when, err);
+		return argc > 3 ? dz_keycli_time(argv[3], now, &request->when, err) : DZ_OK;
 	case DZ_KEY_REQUEST_ROLLOVER:
-		if (!dz_role_parse(argv[2], &request->role))
-			request->key = argv[2];
-		if (strcmp(argv[4], "force") == 0)
-			request->force = true;
-		else if (strcmp(argv[4], "normal") != 0)
-			return dz_error_set(err, DZ_EINVAL,
-					    "rollover mode '%s' is invalid; expected normal or force",
-					    argv[4]);
-		return dz_keycli_time(argv[3], now, &request->when, err);
+		request->key = argv[2];
+		for (int arg = 3; arg < argc; arg++) {
+			if (strcmp(argv[arg], "force") == 0) {
+				request->force = true;
+				continue;
+			}
+			dz_result_t result = dz_keycli_time(argv[arg], now, &request->when, err);
+			if (result != DZ_OK)
+				return result;
+		}
+		return DZ_OK;
 	case DZ_KEY_REQUEST_BACKUP_DONE:
 		request->key = argv[2];
 		return DZ_OK;
@@ -61,20 +64,20 @@ dz_key_request_parse(int argc, char **argv, dz_time_t now, dz_key_request_t *req
 	return dz_error_set(err, DZ_EINTERNAL, "unhandled key state command '%s'", argv[0]);
 }
 
-/* The key in use of the request's role, for a rollover without KEY. */
-static dz_result_t
-find_role_key(const dz_keyring_t *ring, dz_key_request_t *request, dz_error_t *err)
+dz_result_t
+dz_key_request_role_key(const dz_keyring_t *ring, dz_key_role_t role, uint32_t *number,
+			dz_error_t *err)
 {
-	request->number = 0;
+	*number = 0;
 	for (size_t i = 0; i < ring->count; i++) {
 		const dz_key_t *k = &ring->keys[i];
 		if (!k->standby && k->goal == DZ_GOAL_OMNIPRESENT && k->successor == 0 &&
-		    k->role == request->role)
-			request->number = k->number;
+		    k->role == role)
+			*number = k->number;
 	}
-	if (request->number == 0)
+	if (*number == 0)
 		return dz_error_set(err, DZ_ENOTFOUND, "zone %s has no %s in use that could be rolled",
-				    ring->zone, dz_role_name(request->role));
+				    ring->zone, dz_role_name(role));
 	return DZ_OK;
 }
 
@@ -95,7 +98,9 @@ dz_key_request_apply(dz_keyring_t *ring, void *ctx, dz_error_t *err)
 	case DZ_KEY_REQUEST_DS_GONE:
 		return dz_key_op_ds_gone(ring, request->number, request->when, request->now, err);
 	case DZ_KEY_REQUEST_ROLLOVER:
-		if (request->key == NULL && (result = find_role_key(ring, request, err)) != DZ_OK)
+		if (request->key == NULL &&
+		    (result = dz_key_request_role_key(ring, request->role, &request->number, err)) !=
+			    DZ_OK)
 			return result;
 		request->tag = dz_keyring_find(ring, request->number)->tag;
 		return dz_key_op_request_rollover(ring, request->number, request->when, request->force,

@@ -1,22 +1,22 @@
 /*
  * key_request.h -- the key state commands as requests: what `danezone key
  * ds-seen|ds-gone|rollover|clock-ack|step|backup-done` applies to a zone's
- * key ring, offline to the state file or through a running danezoned.
+ * key ring when it works offline, and the form in which it sends them to a
+ * running danezoned instead.
  *
- * On the control socket (signer/control.h) the requests carry every value,
- * with the defaults filled in by the client:
+ * On the control socket (signer/control.h) the strings after the command
+ * name are, as the daemon's handlers in signer/daemon_control.c read them:
  *
- *   ds-seen ZONE KEY WHEN             KEY: key tag or #NUMBER
- *   ds-gone ZONE KEY WHEN             WHEN: "now", RFC 3339 UTC,
- *   rollover ZONE TARGET WHEN MODE          YYYYMMDDHHmmSS or @SECONDS
- *   clock-ack ZONE                    TARGET: KEY, or ksk, zsk or csk for
- *   step ZONE                                 the key in use of that role
- *   backup-done ZONE KEY              MODE: "normal" or "force"
+ *   ds-seen ZONE KEY [TIME]           KEY: key tag or "#NUMBER"
+ *   ds-gone ZONE KEY [TIME]           TIME: "now", RFC 3339 UTC,
+ *   rollover ZONE KEY [TIME] [force]        YYYYMMDDHHmmSS or @SECONDS
+ *   clock-ack ZONE                          (default now)
+ *   step ZONE
+ *   backup-done ZONE KEY
  *
- * The daemon's handler parses a request with dz_key_request_parse(),
- * applies it with dz_key_manager_edit(mgr, dz_key_request_apply, &request,
- * err), which writes the state file, and appends
- * dz_key_request_describe() to its output.
+ * A rollover by role (`--role ksk`) is sent with the number of the role's
+ * key in use, which the client reads from the state file
+ * (dz_key_request_role_key()).
  */
 #ifndef DZ_SIGNER_KEY_REQUEST_H
 #define DZ_SIGNER_KEY_REQUEST_H
@@ -52,22 +52,21 @@ typedef struct dz_key_request {
 } dz_key_request_t;
 
 /*
- * Control socket command names with the number of strings after the
- * name, for the daemon's command table: X(name, kind, arguments, usage).
+ * The control socket commands for a command table:
+ * X(name, kind, min_args, max_args, usage), counts without the name.
  */
-#define DZ_KEY_REQUEST_COMMANDS(X)                                                         \
-	X("ds-seen", DZ_KEY_REQUEST_DS_SEEN, 3, "ZONE KEY WHEN")                           \
-	X("ds-gone", DZ_KEY_REQUEST_DS_GONE, 3, "ZONE KEY WHEN")                           \
-	X("rollover", DZ_KEY_REQUEST_ROLLOVER, 4, "ZONE (KEY | ksk | zsk | csk) WHEN (normal | force)") \
-	X("clock-ack", DZ_KEY_REQUEST_CLOCK_ACK, 1, "ZONE")                                \
-	X("step", DZ_KEY_REQUEST_STEP, 1, "ZONE")                                          \
-	X("backup-done", DZ_KEY_REQUEST_BACKUP_DONE, 2, "ZONE KEY")
+#define DZ_KEY_REQUEST_COMMANDS(X)                                                  \
+	X("ds-seen", DZ_KEY_REQUEST_DS_SEEN, 2, 3, "ZONE KEY [TIME]")               \
+	X("ds-gone", DZ_KEY_REQUEST_DS_GONE, 2, 3, "ZONE KEY [TIME]")               \
+	X("rollover", DZ_KEY_REQUEST_ROLLOVER, 2, 4, "ZONE KEY [TIME] [force]")     \
+	X("clock-ack", DZ_KEY_REQUEST_CLOCK_ACK, 1, 1, "ZONE")                      \
+	X("step", DZ_KEY_REQUEST_STEP, 1, 1, "ZONE")                                \
+	X("backup-done", DZ_KEY_REQUEST_BACKUP_DONE, 2, 2, "ZONE KEY")
 
 /*
- * Parse a control request (argv[0] the command name, argc as checked by
- * the command table) into *request; its strings stay borrowed from argv.
- * DZ_EINVAL with a message for an unknown command, a wrong count, an
- * invalid time, role or mode.
+ * Parse a control request (argv[0] the command name) into *request; its
+ * strings stay borrowed from argv.  DZ_EINVAL with a message for an
+ * unknown command, a wrong count or an invalid time.
  */
 dz_result_t dz_key_request_parse(int argc, char **argv, dz_time_t now, dz_key_request_t *request,
 				 dz_error_t *err);
@@ -78,6 +77,14 @@ dz_result_t dz_key_request_parse(int argc, char **argv, dz_time_t now, dz_key_re
  * when the zone's key transitions are not frozen.
  */
 dz_result_t dz_key_request_apply(dz_keyring_t *ring, void *ctx, dz_error_t *err);
+
+/*
+ * Find the key in use of `role` (goal omnipresent, no successor, not a
+ * standby key), the one a rollover by role replaces.  DZ_ENOTFOUND with a
+ * message when the zone has none.
+ */
+dz_result_t dz_key_request_role_key(const dz_keyring_t *ring, dz_key_role_t role,
+				    uint32_t *number, dz_error_t *err);
 
 /* Append one line that describes what an applied request recorded. */
 dz_result_t dz_key_request_describe(const dz_key_request_t *request, dz_buf_t *out);

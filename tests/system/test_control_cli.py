@@ -13,6 +13,7 @@ import tempfile
 import pytest
 
 from conftest import BUILDDIR, danezone, run, wait_for
+from keystate_helpers import Key, write_state
 
 STUB = os.path.join(BUILDDIR, "tests", "tools", "dz-control-stub")
 NOBODY = 65534
@@ -80,7 +81,7 @@ def test_offline_commands_without_daemon(setup):
 
 
 def test_commands_reach_daemon(setup, servers, tmp_path):
-    config, socket_path, _ = setup
+    config, socket_path, folder = setup
     stub = start_stub(servers, tmp_path, socket_path)
 
     assert danezone("status", "-c", config).stdout == "stub status\n"
@@ -91,6 +92,8 @@ def test_commands_reach_daemon(setup, servers, tmp_path):
     danezone("key", "ds-seen", "example.com", "12345", "--when", "2030-01-01T00:00:00Z",
              "-c", config)
     danezone("key", "ds-gone", "example.com", "#2", "--when", "@1893456000", "-c", config)
+    # The client reads which key is the KSK in use; the daemon takes key numbers.
+    write_state(folder / "state", [Key(1, "ksk", 1), Key(2, "zsk", 2)])
     danezone("key", "rollover", "example.com", "--role", "ksk", "--force",
              "--when", "2030-01-02T00:00:00Z", "-c", config)
     danezone("key", "rollover", "example.com", "4711", "--when", "2030-01-03T00:00:00Z",
@@ -108,8 +111,8 @@ def test_commands_reach_daemon(setup, servers, tmp_path):
         "reload",
         "ds-seen example.com 12345 2030-01-01T00:00:00Z",
         "ds-gone example.com #2 2030-01-01T00:00:00Z",
-        "rollover example.com ksk 2030-01-02T00:00:00Z force",
-        "rollover example.com 4711 2030-01-03T00:00:00Z normal",
+        "rollover example.com #1 2030-01-02T00:00:00Z force",
+        "rollover example.com 4711 2030-01-03T00:00:00Z",
         "clock-ack example.com",
         "step example.com",
         "backup-done example.com #1",

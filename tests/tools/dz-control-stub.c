@@ -76,7 +76,8 @@ static const dz_control_command_t commands[] = {
 	{ "sign", 1, 1, handle, "ZONE" },
 	{ "reload", 0, 0, handle, "" },
 	{ "stop", 0, 0, handle, "" },
-#define STUB_KEY_COMMAND(name, kind, arguments, usage) { name, arguments, arguments, handle_key, usage },
+#define STUB_KEY_COMMAND(name, kind, min_args, max_args, usage) \
+	{ name, min_args, max_args, handle_key, usage },
 	DZ_KEY_REQUEST_COMMANDS(STUB_KEY_COMMAND)
 #undef STUB_KEY_COMMAND
 };

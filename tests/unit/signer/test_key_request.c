@@ -29,56 +29,53 @@ parse_ds_seen(void **state)
 }
 
 static void
-parse_ds_gone_now(void **state)
+parse_ds_gone_default_time(void **state)
 {
-	char *argv[] = { "ds-gone", "example.com", "#2", "now" };
+	char *argv[] = { "ds-gone", "example.com", "#2" };
 	dz_key_request_t request;
 
 	(void)state;
-	assert_int_equal(dz_key_request_parse(4, argv, NOW, &request, NULL), DZ_OK);
+	assert_int_equal(dz_key_request_parse(3, argv, NOW, &request, NULL), DZ_OK);
 	assert_int_equal(request.kind, DZ_KEY_REQUEST_DS_GONE);
 	assert_string_equal(request.key, "#2");
 	assert_int_equal(request.when, NOW);
 }
 
 static void
-parse_rollover_by_role_and_key(void **state)
+parse_rollover(void **state)
 {
-	char *by_role[] = { "rollover", "example.com", "ksk", "@1893459600", "force" };
-	char *by_key[] = { "rollover", "example.com", "4711", "now", "normal" };
-	char *bad_mode[] = { "rollover", "example.com", "4711", "now", "soon" };
+	char *forced[] = { "rollover", "example.com", "#1", "@1893459600", "force" };
+	char *plain[] = { "rollover", "example.com", "4711" };
+	char *bad_time[] = { "rollover", "example.com", "4711", "soon" };
 	dz_key_request_t request;
-	dz_error_t err;
 
 	(void)state;
-	assert_int_equal(dz_key_request_parse(5, by_role, NOW, &request, NULL), DZ_OK);
+	assert_int_equal(dz_key_request_parse(5, forced, NOW, &request, NULL), DZ_OK);
 	assert_int_equal(request.kind, DZ_KEY_REQUEST_ROLLOVER);
-	assert_null(request.key);
-	assert_int_equal(request.role, DZ_ROLE_KSK);
+	assert_string_equal(request.key, "#1");
 	assert_int_equal(request.when, NOW + 3600);
 	assert_true(request.force);
 
-	assert_int_equal(dz_key_request_parse(5, by_key, NOW, &request, NULL), DZ_OK);
+	assert_int_equal(dz_key_request_parse(3, plain, NOW, &request, NULL), DZ_OK);
 	assert_string_equal(request.key, "4711");
+	assert_int_equal(request.when, NOW);
 	assert_false(request.force);
 
-	dz_error_init(&err);
-	assert_int_equal(dz_key_request_parse(5, bad_mode, NOW, &request, &err), DZ_EINVAL);
-	assert_string_equal(err.message, "rollover mode 'soon' is invalid; expected normal or force");
+	assert_int_not_equal(dz_key_request_parse(4, bad_time, NOW, &request, NULL), DZ_OK);
 }
 
 static void
 parse_rejects_wrong_requests(void **state)
 {
 	char *unknown[] = { "rekey", "example.com" };
-	char *short_ds[] = { "ds-seen", "example.com", "12345" };
+	char *short_ds[] = { "ds-seen", "example.com" };
 	char *bad_time[] = { "ds-seen", "example.com", "12345", "yesterday" };
 	char *step[] = { "step", "example.com" };
 	dz_key_request_t request;
 
 	(void)state;
 	assert_int_equal(dz_key_request_parse(2, unknown, NOW, &request, NULL), DZ_EINVAL);
-	assert_int_equal(dz_key_request_parse(3, short_ds, NOW, &request, NULL), DZ_EINVAL);
+	assert_int_equal(dz_key_request_parse(2, short_ds, NOW, &request, NULL), DZ_EINVAL);
 	assert_int_not_equal(dz_key_request_parse(4, bad_time, NOW, &request, NULL), DZ_OK);
 	assert_int_equal(dz_key_request_parse(2, step, NOW, &request, NULL), DZ_OK);
 	assert_int_equal(request.kind, DZ_KEY_REQUEST_STEP);
@@ -112,8 +109,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_ds_seen),
-		cmocka_unit_test(parse_ds_gone_now),
-		cmocka_unit_test(parse_rollover_by_role_and_key),
+		cmocka_unit_test(parse_ds_gone_default_time),
+		cmocka_unit_test(parse_rollover),
 		cmocka_unit_test(parse_rejects_wrong_requests),
 		cmocka_unit_test(describe_requests),
 	};
