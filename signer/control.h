@@ -39,7 +39,10 @@
  *
  * Threads: the server runs on the thread of its event base, and handlers
  * run there too, so a handler must not block for long: a "sign" handler
- * schedules the work and returns.  The parse and format functions are
+ * schedules the work and returns.  A handler may end the loop (the "stop"
+ * of the daemon) but must not call dz_control_destroy() itself.  The
+ * process must ignore SIGPIPE, because libevent sends responses with
+ * writev(), which raises it when a client has gone.  The parse and format functions are
  * thread safe.  The client side is in signer/control_client.h.
  */
 #ifndef DZ_SIGNER_CONTROL_H
@@ -120,7 +123,10 @@ dz_result_t dz_control_create(struct event_base *base, const char *path, mode_t 
  */
 void dz_control_destroy(dz_control_t *control);
 
-/* Change the idle timeout (ms, > 0) and the maximum number of connections (> 0). */
+/*
+ * Change the idle timeout (ms) and the maximum number of connections; 0
+ * keeps a value.  The timeout applies to connections accepted afterwards.
+ */
 void dz_control_set_limits(dz_control_t *control, unsigned idle_ms, unsigned clients_max);
 
 /*
