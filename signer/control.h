@@ -32,8 +32,8 @@
  * connection.
  *
  * Limits.  At most DZ_CONTROL_CLIENTS_DEFAULT connections at a time (more
- * are closed at once) and a connection idle for DZ_CONTROL_IDLE_MS_DEFAULT
- * (no request arriving, or a response not being read) is closed;
+ * are closed at once).  A connection on which no byte arrives, or whose
+ * response is not read, for DZ_CONTROL_IDLE_MS_DEFAULT is closed.
  * dz_control_set_limits() changes both.  Rejections and malformed frames
  * are logged rate-limited.
  *
@@ -42,8 +42,9 @@
  * schedules the work and returns.  A handler may end the loop (the "stop"
  * of the daemon) but must not call dz_control_destroy() itself.  The
  * process must ignore SIGPIPE, because libevent sends responses with
- * writev(), which raises it when a client has gone.  The parse and format functions are
- * thread safe.  The client side is in signer/control_client.h.
+ * writev(), which raises it when a client has gone.  The parse and format
+ * functions are thread safe.  The client side is in
+ * signer/control_client.h.
  */
 #ifndef DZ_SIGNER_CONTROL_H
 #define DZ_SIGNER_CONTROL_H
