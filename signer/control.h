@@ -98,13 +98,15 @@ typedef struct dz_control_command {
  * Create the control socket at `path` and serve it on `base`.
  *
  * An existing file at `path` is removed only when it is a socket on which
- * nothing listens; when a process answers there the result is DZ_EBUSY
- * ("another danezoned is running"), and any other kind of file is DZ_EEXIST.
- * The socket is bound with umask 0177 (so the process umask changes for the
- * duration of bind(); call this before starting threads that create files),
- * then gets `mode` and, unless `group` is (gid_t)-1, the group `group`,
- * which needs root or membership in the group (DZ_EPERM otherwise).  Without
- * a group the socket keeps the daemon's effective gid as its group.
+ * nothing listens.  When a process accepts connections there the result is
+ * DZ_EBUSY ("another danezoned is running"), and any other kind of file is
+ * DZ_EEXIST.  The socket is bound with umask 0177 (so the process umask
+ * changes for the duration of bind(); call this before starting threads
+ * that create files), then gets `mode` and, unless `group` is (gid_t)-1,
+ * the group `group`, which needs root or membership in the group (DZ_EPERM
+ * otherwise).  Without a group the socket file keeps the group the file
+ * system gives new files, usually the daemon's effective gid.  The peer
+ * check uses the group the file has.
  *
  * `path` may be NULL for a server without a socket file, which only serves
  * connections given to dz_control_adopt() (tests, the fuzz target).
@@ -119,7 +121,7 @@ dz_result_t dz_control_create(struct event_base *base, const char *path, mode_t 
 /*
  * Close the listening socket, remove its file, and close every connection
  * after one non-blocking attempt to send the responses still queued (so
- * that the answer of a "stop" handler reaches its client when the daemon
+ * that the response of a "stop" handler reaches its client when the daemon
  * exits right after it).  NULL is ignored.
  */
 void dz_control_destroy(dz_control_t *control);
