@@ -563,8 +563,8 @@ static const dz_cfg_field_t server_fields[] = {
 	  .reload = DZ_CFG_RELOAD_APPLY, .doc = "Most verbose level that is logged." },
 	{ F("tcp-max-connections", DZ_CFG_UINT, dz_config_server_t, tcp_max_connections), .min = 1,
 	  .max = 65535, .reload = DZ_CFG_RELOAD_APPLY,
-	  .doc = "Most TCP connections served at once; further connections wait in the kernel's "
-		 "backlog." },
+	  .doc = "Maximum number of TCP connections served at once; the server closes further "
+		 "connections at once and logs it (rate-limited)." },
 	{ F("tcp-idle-timeout", DZ_CFG_DURATION, dz_config_server_t, tcp_idle_timeout), .min = 1,
 	  .max = 3600, .unit_doc = "seconds", .reload = DZ_CFG_RELOAD_APPLY,
 	  .doc = "A TCP connection that sends nothing for this long is closed." },
