@@ -4,21 +4,17 @@ DNS server process cannot read the token or the key state while it serves
 the signed zone.  Needs root; skipped otherwise (privsep_helpers.py).
 """
 import re
+import stat
 
-import pytest
-
-from conftest import run
 from daemon_helpers import DaemonSetup
 from privsep_helpers import DNS_USER, SIGN_USER, open_folder, proc_status, ps_user, read_as, \
     test_users, token_in, user_ids  # noqa: F401 (fixtures)
-
 
 def logged_pid(setup, pattern):
     """The number that group 1 of pattern captures in the daemon's log."""
     lines = setup.logged(pattern)
     assert lines, f"no log line /{pattern}/:\n{setup.output()}"
     return int(re.search(pattern, lines[-1]).group(1))
-
 
 def test_daemon_processes_run_unprivileged(open_folder, softhsm, servers):
     tokens = token_in(open_folder, softhsm, owner=SIGN_USER)
@@ -52,6 +48,12 @@ def test_daemon_processes_run_unprivileged(open_folder, softhsm, servers):
         assert "Permission denied" in result.stderr, result.stderr
         assert read_as(SIGN_USER, path).returncode == 0, f"{SIGN_USER} cannot read {path}"
 
+    # The layout of doc/danezoned.8, PROCESSES.
+    assert stat.S_IMODE(state.stat().st_mode) == 0o711
+    assert stat.S_IMODE((state / "keystate").stat().st_mode) == 0o700
+    assert stat.S_IMODE((state / "signed").stat().st_mode) == 0o2750
+    assert (state / "signed").stat().st_gid == dns_gid
+
     # ... but reads the published files, which others cannot.
     published = [p for p in (state / "signed").iterdir() if p.name.startswith("example.net.")]
     assert published
@@ -61,7 +63,6 @@ def test_daemon_processes_run_unprivileged(open_folder, softhsm, servers):
 
     setup.verify_zone()
     assert setup.stop() == 0, setup.output()
-
 
 def test_daemon_refuses_root_without_user(open_folder, softhsm, servers):
     token_in(open_folder, softhsm)
