@@ -263,8 +263,14 @@ dz_result_t daemon_privsep_check_root(const dz_daemon_t *d, dz_error_t *err);
 /* The user signer processes switch to after login; *has_target is false for none. */
 dz_result_t daemon_privsep_signer_target(const dz_daemon_t *d, struct dz_privdrop_target *out,
 					 bool *has_target, dz_error_t *err);
-/* Give the state folder to server.user with the published folders readable by
- * server.dns-user, then switch this process to server.user / server.group. */
+/* Switch this process to server.user / server.group (or check that root may stay). */
+/*
+ * Give the state folder the layout of the processes (daemon_privsep.c)
+ * when started as root with server.user.  Call it after the zones' files
+ * are recovered and before the DNS server process starts, so that process
+ * can read the published files from its first moment.
+ */
+dz_result_t daemon_privsep_prepare(dz_daemon_t *d, dz_error_t *err);
 dz_result_t daemon_privsep_drop(dz_daemon_t *d, dz_error_t *err);
 
 /* daemon_serve.c: every call into the DNS server. */

@@ -278,7 +278,8 @@ start(dz_daemon_t *d, dz_error_t *err)
 	if (daemon_tokens_open(d, err) != DZ_OK)
 		return DZ_DAEMON_EXIT_STARTUP;
 	daemon_log_token(d);
-	if (zones_open(d, err) != DZ_OK || daemon_serve_start(d, err) != DZ_OK ||
+	if (zones_open(d, err) != DZ_OK || daemon_privsep_prepare(d, err) != DZ_OK ||
+	    daemon_serve_start(d, err) != DZ_OK ||
 	    daemon_control_start(d, err) != DZ_OK || daemon_drop_privileges(d, err) != DZ_OK)
 		return DZ_DAEMON_EXIT_STARTUP;
 	if (daemon_mail_start(d, err) != DZ_OK || daemon_watch_start(d, err) != DZ_OK ||
