@@ -3,9 +3,10 @@
 libfaketime moves the daemon's wall clock (CLOCK_REALTIME) and leaves
 CLOCK_BOOTTIME true, as a wrongly set system clock does.  Two cases:
 
-- a week behind the key state: the key manager must see the jump, keep
-  every key state as it is, report the jump, and move no key until the
-  operator runs `danezone key clock-ack`;
+- a week (or three) behind the key state: the key manager must see the
+  jump, keep every key state as it is, report the jump, and move no key
+  until the operator runs `danezone key clock-ack`.  The published
+  signatures stay until then, because new ones would expire earlier;
 - a week ahead (the daemon was down for days): the first version after
   the restart renews the signatures that are about to expire, and the
   rollover that fell due goes on.  Its waits start at the restart, not at
@@ -84,7 +85,7 @@ def key_records(daemon):
 
 
 def key_states(daemon):
-    """(number, role, record states with their times) of every key."""
+    """The goal and the record states with their times of every key, by key number."""
     return {number: {r: fields[r] for r in ("dnskey", "krrsig", "zrrsig", "ds", "goal")}
             for number, fields in key_records(daemon).items()}
 
