@@ -258,6 +258,25 @@ dz_result_t daemon_workers_start(dz_daemon_t *d, dz_error_t *err);
 void daemon_workers_stop(dz_daemon_t *d);
 void daemon_workers_submit(dz_daemon_t *d, daemon_job_t *job);
 
+/* daemon_privsep.c: the users of the processes and the state folder layout. */
+struct dz_privdrop_target;
+/* Whether --allow-root or server.allow-root permits root after start-up. */
+bool daemon_privsep_allow_root(const dz_daemon_t *d);
+/* DZ_EPERM naming server.user and server.allow-root when root would be kept. */
+dz_result_t daemon_privsep_check_root(const dz_daemon_t *d, dz_error_t *err);
+/* The user signer processes switch to after login; *has_target is false for none. */
+dz_result_t daemon_privsep_signer_target(const dz_daemon_t *d, struct dz_privdrop_target *out,
+					 bool *has_target, dz_error_t *err);
+/* Switch this process to server.user / server.group (or check that root may stay). */
+/*
+ * Give the state folder the layout of the processes (daemon_privsep.c)
+ * when started as root with server.user.  Call it after the zones' files
+ * are recovered and before the DNS server process starts, so that process
+ * can read the published files from its first moment.
+ */
+dz_result_t daemon_privsep_prepare(dz_daemon_t *d, dz_error_t *err);
+dz_result_t daemon_privsep_drop(dz_daemon_t *d, dz_error_t *err);
+
 /* daemon_serve.c: every call into the DNS server. */
 dz_result_t daemon_serve_start(dz_daemon_t *d, dz_error_t *err);
 dz_result_t daemon_serve_published(dz_daemon_t *d, const char *zone, dz_error_t *err);
