@@ -164,7 +164,7 @@ start_sign_job(daemon_zone_t *z)
 	dz_records_init(&job->mail);
 	const dz_records_t *mail = NULL;
 	if (!daemon_mail_records(d, z->name, &mail)) {
-		/* A probe of the secondaries holds the mail records: its end starts the run. */
+		/* A probe of the secondaries uses the mail object: its end starts the run. */
 		daemon_job_free(job);
 		return;
 	}
