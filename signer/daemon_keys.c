@@ -297,6 +297,11 @@ daemon_keys_plan(daemon_zone_t *z, dz_time_t now, dz_key_plan_t **plan, dz_keyse
 	result = dz_key_manager_check_clock(z->keys, &sample, NULL, err);
 	if (result != DZ_OK)
 		return result;
+	/*
+	 * NOTE: prepare generates new key pairs in the token on this (the loop)
+	 * thread; an RSA key may take seconds, during which the control socket
+	 * and the timers wait.  The DNS server runs in its own process.
+	 */
 	result = dz_key_manager_prepare(z->keys, now, plan, err);
 	if (result == DZ_ESTATE) {
 		/* Halted: keep signing with the committed keys; log the reason when it changes. */
