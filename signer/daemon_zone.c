@@ -168,7 +168,8 @@ start_sign_job(daemon_zone_t *z)
 		daemon_job_free(job);
 		return;
 	}
-	if (daemon_keys_plan(z, job->now, &job->plan, &job->keys, &err) != DZ_OK) {
+	if (daemon_keys_plan(z, job->now, (z->want & DAEMON_WANT_KEYS) != 0, &job->plan, &job->keys,
+			     &err) != DZ_OK) {
 		dz_log_condition_raise(&z->sign_condition, DZ_LOG_ERROR,
 				       "zone %s: DNSSEC, cannot sign: %s; still serving serial %u",
 				       z->name, dz_error_message(&err), z->serial);
