@@ -42,8 +42,9 @@ def test_reload_adds_zone(daemon):
     assert daemon.serial("example.net") == 1
 
 
-def test_reload_removes_zone_and_moves_port(daemon):
-
+def test_reload_removes_zone_keeps_listen(daemon):
+    """server.listen applies at a restart: the sockets were bound before the
+    daemon dropped root, so a reload keeps serving the old addresses."""
     daemon.write_source("example.org")
     daemon.write_config(extra_zones=["example.org"])
     daemon.start()
@@ -53,12 +54,7 @@ def test_reload_removes_zone_and_moves_port(daemon):
     daemon.write_config()
     daemon.proc.signal(signal.SIGHUP)
     daemon.wait_logged(r"reloaded: 1 zones, 0 added, 1 removed")
+    daemon.wait_logged(r"the listen addresses changed; they apply after a restart")
+    daemon.port = old_port
     assert daemon.serial("example.net") == 1
     assert daemon.query("example.org").rcode() == dns.rcode.REFUSED
-    query = dns.message.make_query("example.net.", "SOA")
-    try:
-        dns.query.udp(query, "127.0.0.1", port=old_port, timeout=1)
-    except (dns.exception.Timeout, ConnectionRefusedError):
-        pass
-    else:
-        raise AssertionError("the old port still answers after the reload")
