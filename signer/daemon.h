@@ -54,6 +54,8 @@
 
 /* Quiet time after the last diff before the snapshot and text file are rewritten. */
 #define DZ_DAEMON_MATERIALIZE_IDLE_MS 2000
+/* Longest time diffs may keep postponing that rewrite. */
+#define DZ_DAEMON_MATERIALIZE_MAX_DELAY_MS 60000
 /* First retry after a failed job, doubled after each failure up to the maximum. */
 #define DZ_DAEMON_RETRY_MIN_SECONDS 1
 #define DZ_DAEMON_RETRY_MAX_SECONDS 300
@@ -84,7 +86,8 @@ typedef struct daemon_zone {
 	/* Owned by the loop while `busy` is false, by the running job otherwise. */
 	dz_zone_t *tree;		/* signed zone in memory; NULL: load from the snapshot */
 	dz_records_t tree_mail;		/* mail records that `tree` contains */
-	bool tree_from_disk;		/* the next publication is a full version */
+	bool tree_from_disk;		/* read from the snapshot, mail records unknown: the next run
+					   reads the source and publishes a full version */
 
 	bool published;			/* a version is committed */
 	uint32_t serial;		/* committed serial */
@@ -101,6 +104,7 @@ typedef struct daemon_zone {
 	unsigned fresh;			/* the part of `want` that new events added since the last job */
 	bool busy;			/* a job runs */
 	bool materialize_due;		/* the text file is behind the committed serial */
+	int64_t materialize_since;	/* monotonic ms when it fell behind */
 	bool parent_due;		/* the parent's servers are to be asked for the DS RRset */
 	bool removed;			/* removed by a reload: freed when its job ends */
 	bool source_failed;		/* the source could not be read at the last try */

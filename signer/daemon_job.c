@@ -292,11 +292,8 @@ run_sign(daemon_job_t *job)
 		dz_error_init(&job->source_err);
 		if (load_source(job, &source, &job->source_err) != DZ_OK) {
 			job->source_failed = true;
-			if (job->tree == NULL || !job->tree_mail_known) {
-				/*
-				 * Without a tree, or with one whose mail records are not
-				 * known, nothing can be changed safely: keep the published zone.
-				 */
+			if (job->tree == NULL) {
+				/* Nothing to sign without a source: the published zone stays. */
 				result = job->source_err.code;
 				*err = job->source_err;
 				goto done;
@@ -321,17 +318,25 @@ run_sign(daemon_job_t *job)
 					      job->policy.serial_policy != DZ_SERIAL_KEEP, &synced);
 			if (result != DZ_OK)
 				dz_error_set(err, result, "out of memory");
-		} else {
+		} else if (job->tree_mail_known) {
 			result = apply_mail_diff(job, err);
 		}
+		/*
+		 * NOTE: with a tree read from a snapshot and a source that cannot be
+		 * read, the mail records in the tree are not known, so mail changes
+		 * wait for a good source; due signatures are still refreshed.
+		 */
 		if (result != DZ_OK)
 			goto done;
 	}
-	dz_records_clear(&job->tree_mail);
-	result = dz_records_copy(&job->tree_mail, &job->mail);
-	if (result != DZ_OK) {
-		dz_error_set(err, result, "out of memory");
-		goto done;
+	if (first || source != NULL || job->tree_mail_known) {
+		dz_records_clear(&job->tree_mail);
+		result = dz_records_copy(&job->tree_mail, &job->mail);
+		if (result != DZ_OK) {
+			dz_error_set(err, result, "out of memory");
+			goto done;
+		}
+		job->tree_mail_known = true;
 	}
 
 	memset(&params, 0, sizeof(params));

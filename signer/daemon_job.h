@@ -36,7 +36,8 @@ struct daemon_job {
 	/* Inputs of a sign job. */
 	dz_zone_t *tree;	   /* moved in; NULL: load from the snapshot, or sign from scratch */
 	dz_records_t tree_mail;	   /* mail records in `tree` (moved in) */
-	bool tree_mail_known;	   /* false for a tree read from a snapshot: tree_mail is empty */
+	bool tree_mail_known;	   /* false for a tree read from a snapshot: tree_mail is empty
+				      (in and out: true after the run when tree_mail is known) */
 	dz_records_t mail;	   /* the mail records the zone should have (copy) */
 	bool read_source;	   /* sync the tree with the zone source */
 	char *source;		   /* path of the zone source (owned) */

@@ -79,3 +79,18 @@ def test_second_daemon_rejected(daemon):
     assert second.proc.returncode == 2
     assert "holds the pidfile" in second.output()
     assert first.running()
+
+
+def test_restart_with_broken_source(daemon):
+    daemon.start()
+    first = daemon.wait_serial(0)
+    assert daemon.stop() == 0
+    daemon.write_source("example.net", extra="broken A 999.1.1.1\n")
+    daemon.start()
+    line = daemon.wait_logged(r"zone source not loaded")[0]
+    assert "example.net.zone" in line
+    assert daemon.serial() == first
+    daemon.verify_zone()
+    daemon.write_source("example.net", extra="fixed A 127.0.0.8\n", atomic=True)
+    assert daemon.wait_serial(first) == first + 1
+    assert "fixed.example.net." in daemon.axfr_text()
