@@ -1,7 +1,9 @@
-"""Privilege separation in a danezoned run: the daemon started as root
-runs as dz-sign after start-up, its DNS server process as dz-dns, and the
-DNS server process cannot read the token or the key state while it serves
-the signed zone.  Needs root; skipped otherwise (privsep_helpers.py).
+"""Privilege separation in a danezoned run.
+
+A daemon started as root runs as dz-sign after start-up and its DNS
+server process as dz-dns.  The DNS server process cannot read the token
+or the key state while it serves the signed zone.  The tests need root
+and are skipped otherwise (privsep_helpers.py).
 """
 import re
 import stat
