@@ -121,8 +121,8 @@ daemon_usage(FILE *out, const daemon_command_t *command)
 	fprintf(out,
 		"usage: danezone %s [-c FILE]\n\n"
 		"%s\n\n"
-		"  -c, --config FILE   configuration file (default %s); danezoned listens on\n"
-		"                      its server.control-socket\n",
+		"  -c, --config FILE   configuration file, whose server.control-socket is where\n"
+		"                      danezoned listens (default %s)\n",
 		command->name, command->summary, DZ_CONFIG_DEFAULT_PATH);
 }
 
@@ -176,7 +176,8 @@ run_daemon_command(const daemon_command_t *command, int argc, char **argv)
 
 static const daemon_command_t zone_list = {
 	"zone list", "zone-list",
-	"List the zones of the running danezoned with their state, serial and next event.",
+	"List the zones of the running danezoned with their published serial;\n"
+	"'danezone status' shows more of each.",
 };
 
 int

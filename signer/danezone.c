@@ -19,7 +19,7 @@ static const dz_command_t commands[] = {
 	{ "records", "print the mail records generated for a zone", dz_cmd_records }, \
 	{ "reload", "have the running danezoned read its configuration again", dz_cmd_reload },
 	{ "rollover", "print the coming key events of a zone (rollover plan)", dz_cmd_rollover },
-	{ "sign", "sign a zone file with keys in a PKCS#11 token", dz_cmd_sign },
+	{ "sign", "sign a zone file with keys in a PKCS#11 token, or have danezoned sign ZONE", dz_cmd_sign },
 	{ "status", "show each zone's keys, their states and the next key event", dz_cmd_status },
 	{ "stop", "stop the running danezoned", dz_cmd_stop },
 	{ "tlsa", "show or advance the TLSA rollover of the mail hosts", dz_cmd_tlsa },

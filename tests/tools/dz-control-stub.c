@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	dz_log_open("dz-control-stub", DZ_LOG_TARGET_STDERR, DZ_LOG_DEBUG);
+	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
 	dz_error_init(&err);
 	if (base == NULL || dz_control_create(base, argv[1], mode, (gid_t)-1, commands,
