@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Benchmark danezoned: time from a certificate file change to NOTIFY.
+
+For each zone size (owner names, made with genzone.py) the script gives
+danezoned the unsigned zone and one mail host, mail.example.com, whose
+certificate file it replaces ROUNDS times (by rename, with a certificate
+of a new key made by openssl beforehand).  A UDP listener on 127.0.0.1,
+configured as the zone's only secondary, acknowledges each NOTIFY and
+records when it arrived.  One round is the time from the rename to the
+arrival of the NOTIFY that carries the next serial; each change makes one
+new TLSA record.  The script prints the median, 90th percentile and
+maximum per size, the start-up time (key generation and the first
+signing of the whole zone included), and the ratio of the medians of the
+largest and the smallest size.
+
+danezoned's certificate watcher waits until no event touched a file for
+a quiet time (DZ_WATCH_DEBOUNCE_MS in zones/watch.h) before it reads
+it, so that time is part of every round.  Build danezone without
+--enable-sanitizers for meaningful numbers.
+
+Usage: bench_daemon_notify.py --build BUILDDIR [--names 100000] [--rounds R]
+                              [--workdir DIR]
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench_publish import NotifyListener, percentile
+from bench_axfr import serial_of
+from daemon_bench import Daemon, free_port, machine_line, make_token, run, server_yaml
+
+GENZONE = "/work/shared/bench/genzone.py"
+ZONE = "example.com."
+HOST = "mail.example.com"
+
+
+def make_certificates(folder, count):
+    """`count` self-signed EC certificates for HOST, each with its own key; return their paths."""
+    paths = []
+    for index in range(count):
+        key = os.path.join(folder, f"cert{index}.key")
+        cert = os.path.join(folder, f"cert{index}.pem")
+        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", key, "-out", cert, "-days", "30", "-subj", f"/CN={HOST}",
+             "-addext", f"subjectAltName=DNS:{HOST}"])
+        paths.append(cert)
+    return paths
+
+
+def replace(source, target):
+    """Copy `source` over `target` by writing a temporary file and renaming it."""
+    temporary = f"{target}.tmp"
+    shutil.copyfile(source, temporary)
+    os.rename(temporary, target)
+
+
+def bench_size(binary, work, names, rounds):
+    folder = os.path.join(work, f"z{names}")
+    os.makedirs(folder, exist_ok=True)
+    source = os.path.join(folder, "example.com.zone")
+    with open(source, "w") as f:
+        subprocess.run([sys.executable, GENZONE, ZONE, str(names)], stdout=f, check=True)
+    certificates = make_certificates(folder, rounds + 1)
+    live = os.path.join(folder, "mail.pem")
+    replace(certificates[0], live)
+    env, pin_file, label = make_token(folder)
+
+    listener = NotifyListener()
+    state = os.path.join(folder, "state")
+    config = os.path.join(folder, "danezone.yaml")
+    port = free_port()
+    with open(config, "w") as f:
+        f.write(server_yaml(state, port, pin_file, label))
+        f.write(f"secondaries:\n  listener:\n    addresses: [127.0.0.1@{listener.port}]\n"
+                f"zones:\n  - name: {ZONE}\n    source: {source}\n    secondaries: [listener]\n"
+                f"    mail:\n      hosts:\n        - name: {HOST}\n          certificates: [{live}]\n")
+    daemon = Daemon(binary, config, os.path.join(folder, "danezoned.log"), env)
+    try:
+        serial = serial_of(port)
+        if serial is None:
+            raise RuntimeError(f"danezoned on port {port} does not answer SOA queries")
+        # Let the kernel write back the first signing before the timed rounds.
+        os.sync()
+        latencies_ms = []
+        for index in range(1, rounds + 1):
+            time.sleep(0.5)
+            changed = time.perf_counter()
+            replace(certificates[index], live)
+            arrived = listener.wait(serial + 1, timeout=600)
+            latencies_ms.append((arrived - changed) * 1e3)
+            serial += 1
+    finally:
+        daemon.stop()
+        listener.close()
+    rrs = sum(1 for line in open(os.path.join(state, "signed", "example.com.zone"))
+              if line.strip() and not line.startswith(";"))
+    return {"names": names, "rrs": rrs, "start_s": daemon.start_s,
+            "median": statistics.median(latencies_ms), "p90": percentile(latencies_ms, 0.9),
+            "max": max(latencies_ms)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", required=True, help="danezone build folder (with danezoned)")
+    parser.add_argument("--names", default="100000",
+                        help="comma-separated zone sizes in owner names (default 100000)")
+    parser.add_argument("--rounds", type=int, default=9, help="certificate changes per size (default 9)")
+    parser.add_argument("--workdir", help="keep files here instead of a temporary folder")
+    args = parser.parse_args()
+
+    binary = os.path.join(args.build, "danezoned")
+    work = args.workdir or tempfile.mkdtemp(prefix="dz-bench-daemon-notify-")
+    os.makedirs(work, exist_ok=True)
+    print(f"machine: {machine_line()}")
+    print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
+    results = []
+    try:
+        for names in (int(n) for n in args.names.split(",")):
+            results.append(bench_size(binary, work, names, args.rounds))
+    finally:
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+    print("load average at end:   %.2f %.2f %.2f" % os.getloadavg())
+
+    print(f"\ncertificate file renamed to NOTIFY received, ms ({args.rounds} changes per size)")
+    print(f"{'names':>9} {'signed RRs':>10} {'start s':>8} {'median':>9} {'p90':>9} {'max':>9}")
+    for r in results:
+        print(f"{r['names']:9d} {r['rrs']:10d} {r['start_s']:8.1f} {r['median']:9.1f} "
+              f"{r['p90']:9.1f} {r['max']:9.1f}")
+    print("start: danezoned exec to its \"started\" line (keys generated, whole zone signed); "
+          "each change includes the certificate watcher's quiet time")
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        print(f"\nmedian latency, {last['names']} names / {first['names']} names: "
+              f"{last['median'] / first['median']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
