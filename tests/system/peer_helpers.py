@@ -152,12 +152,9 @@ def ds_of_sep_keys(transferred):
             for rdata in sep_keys(transferred)}
 
 
-def write_zone_text(records, path):
-    """Write records (tuples of records_of()) as a zone file, SOA first."""
-    ordered = sorted(records, key=lambda r: (r[2] != "SOA", r))
-    with open(path, "w") as f:
-        for name, ttl, rtype, rdata in ordered:
-            f.write(f"{name} {ttl} IN {rtype} {rdata}\n")
+def write_zone_file(transferred, path):
+    """Write a dns.zone.Zone as a zone file with absolute names; return the path."""
+    transferred.to_file(str(path), sorted=True, relativize=False)
     return path
 
 

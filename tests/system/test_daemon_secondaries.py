@@ -18,7 +18,7 @@ from conftest import free_port, run, wait_for
 from mail_helpers import Pki, sha256_hex, spki_of_cert
 from peer_helpers import (Daemon, answer_rdatas, daemon_config, ds_of_sep_keys, fetch_zone,
                           of_type, resolve, serial_of, start_unbound, wait_serial,
-                          write_zone_text, zone_axfr)
+                          write_zone_file, zone_axfr)
 from server_helpers import KEY_NAME, KEYRING, start_named, start_nsd
 
 ZONE = "example.net."
@@ -98,8 +98,8 @@ def test_secondaries_follow_certificate_renewal(tmp_path, servers, softhsm):
     assert (TLSA_OWNER, TLSA_TTL, "TLSA", tlsa_3_1_1(cert1)) in reference
     assert zone_axfr(nsd_port, ZONE) == reference, "NSD's zone differs from danezoned's AXFR"
     assert zone_axfr(bind_port, ZONE) == reference, "BIND's zone differs from danezoned's AXFR"
-    signed = write_zone_text(reference, tmp_path / "first.zone")
-    run(["ldns-verify-zone", signed])
+    run(["ldns-verify-zone", write_zone_file(fetch_zone(primary_port, ZONE, KEYRING, KEY_NAME),
+                                             tmp_path / "first.zone")])
 
     # Renewal with a new key: one new serial, sent to both by IXFR after NOTIFY.
     cert2, chain2 = pki.server("mx1-2", pki.key("mx1-2", "ec"), start="20210101000000Z")
@@ -129,7 +129,8 @@ def test_secondaries_follow_certificate_renewal(tmp_path, servers, softhsm):
     # One change: the TLSA RRset and the signatures and denial records that depend on it.
     changed_types = {rtype for _, _, rtype, _ in reference ^ renewed}
     assert changed_types <= {"TLSA", "RRSIG", "SOA", "NSEC", "NSEC3"}, changed_types
-    run(["ldns-verify-zone", write_zone_text(renewed, tmp_path / "renewed.zone")])
+    run(["ldns-verify-zone", write_zone_file(fetch_zone(primary_port, ZONE, KEYRING, KEY_NAME),
+                                             tmp_path / "renewed.zone")])
 
     # Unbound, trusting the DS of the served SEP key, validates the new TLSA through each secondary.
     anchors = [f"{ZONE} DS {ds}" for ds in ds_of_sep_keys(fetch_zone(primary_port, ZONE, KEYRING, KEY_NAME))]
