@@ -224,15 +224,25 @@ dz_file_read_all(const char *path, size_t max_size, char **data, size_t *len,
 	size_t used = 0;
 	size_t cap = 0;
 	struct stat st;
+	int status_flags;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * Without O_NONBLOCK, opening a FIFO waits for a writer, and the check
+	 * for a regular file below would come too late.
+	 */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return dz_error_set(err, errno == ENOENT ? DZ_ENOTFOUND
 					 : errno == EACCES ? DZ_EPERM : DZ_EIO,
 				    "cannot open %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		result = dz_error_set(err, DZ_EINVAL, "%s is not a regular file", path);
+		goto cleanup;
+	}
+	status_flags = fcntl(fd, F_GETFL);
+	if (status_flags < 0 || fcntl(fd, F_SETFL, status_flags & ~O_NONBLOCK) != 0) {
+		result = dz_error_set(err, DZ_EIO, "cannot read %s: %s", path, strerror(errno));
 		goto cleanup;
 	}
 	for (;;) {
@@ -309,6 +319,11 @@ dz_mkdir_p(const char *path, mode_t mode, dz_error_t *err)
 
 	if (copy == NULL)
 		return dz_error_set(err, DZ_ENOMEM, "out of memory");
+	/* The loop starts after the first byte, so an empty path would read past the copy. */
+	if (copy[0] == '\0') {
+		free(copy);
+		return dz_error_set(err, DZ_EINVAL, "cannot create a folder from an empty path");
+	}
 	for (char *p = copy + 1; ; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;

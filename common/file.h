@@ -53,7 +53,9 @@ dz_result_t dz_file_append_durable(const char *path, const void *data, size_t le
 
 /*
  * Read a whole file into a new NUL-terminated buffer (caller frees *data).
- * Files larger than `max_size` bytes are rejected with DZ_ETOOBIG.
+ * Files larger than `max_size` bytes are rejected with DZ_ETOOBIG.  A path
+ * that is not a regular file (folder, FIFO, device) is rejected with
+ * DZ_EINVAL, and a FIFO without a writer does not block the call.
  */
 dz_result_t dz_file_read_all(const char *path, size_t max_size, char **data, size_t *len,
 			     dz_error_t *err);

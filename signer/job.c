@@ -92,13 +92,8 @@ is_snapshot_file(const char *path)
 	return found;
 }
 
-/*
- * Whether the signatures of a loaded snapshot were made by exactly the keys
- * that sign now, each for its role, so that the RRsets that do not change
- * keep good signatures.
- */
-static bool
-same_signers(const dz_snapshot_load_t *info, const dz_keyset_t *keys)
+bool
+dz_sign_job_same_signers(const dz_snapshot_load_t *info, const dz_keyset_t *keys)
 {
 	if (info->signers_overflow)
 		return false;
@@ -159,7 +154,7 @@ load_snapshot_file(const dz_sign_job_t *job, const char *path, dz_zone_t **out,
 		return result;
 	}
 	*records += info.records;
-	*reusable = info.chain_whole && same_signers(&info, job->keys);
+	*reusable = info.chain_whole && dz_sign_job_same_signers(&info, job->keys);
 	*out = zone;
 	return DZ_OK;
 }

@@ -81,4 +81,11 @@ typedef struct dz_sign_job_report {
 dz_result_t dz_sign_job_run(const dz_sign_job_t *job, dz_sign_job_report_t *report,
 			    dz_error_t *err);
 
+/*
+ * Whether the signatures of a loaded snapshot were made by exactly the keys
+ * that sign now, each for its role, so that the RRsets that do not change
+ * keep good signatures.  The daemon asks this after loading its snapshot.
+ */
+bool dz_sign_job_same_signers(const dz_snapshot_load_t *info, const dz_keyset_t *keys);
+
 #endif

@@ -749,37 +749,94 @@ dz_server_notify_pending(const dz_server_t *server)
 
 /* ---- Life cycle --------------------------------------------------------- */
 
+void
+dz_server_sockets_close(dz_server_sockets_t *sockets)
+{
+	for (size_t i = 0; i < sockets->count; i++) {
+		if (sockets->udp[i] >= 0)
+			close(sockets->udp[i]);
+		if (sockets->tcp[i] >= 0)
+			close(sockets->tcp[i]);
+	}
+	free(sockets->udp);
+	free(sockets->tcp);
+	memset(sockets, 0, sizeof(*sockets));
+}
+
+dz_result_t
+dz_server_sockets_open(const dz_server_config_t *config, dz_server_sockets_t *out,
+		       dz_error_t *err)
+{
+	dz_server_sockets_t sockets = { 0 };
+	dz_result_t result = DZ_OK;
+
+	sockets.udp = calloc(config->listen_count + 1, sizeof(*sockets.udp));
+	sockets.tcp = calloc(config->listen_count + 1, sizeof(*sockets.tcp));
+	if (sockets.udp == NULL || sockets.tcp == NULL) {
+		result = dz_error_set(err, DZ_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (size_t i = 0; i < config->listen_count; i++) {
+		dz_server_address_t address = config->listen[i];
+		sockets.tcp[i] = -1;
+		sockets.udp[i] = open_bound_socket(&address, SOCK_DGRAM, err);
+		sockets.count++;
+		if (sockets.udp[i] < 0) {
+			result = err != NULL ? err->code : DZ_EIO;
+			goto cleanup;
+		}
+		/* Port 0 takes the port the UDP socket got, so both share it. */
+		set_port(&address, bound_port(sockets.udp[i]));
+		sockets.tcp[i] = open_bound_socket(&address, SOCK_STREAM, err);
+		if (sockets.tcp[i] < 0) {
+			result = err != NULL ? err->code : DZ_EIO;
+			goto cleanup;
+		}
+		if (listen(sockets.tcp[i], LISTEN_BACKLOG) != 0) {
+			result = dz_error_set(err, DZ_EIO, "cannot listen on TCP: %s", strerror(errno));
+			goto cleanup;
+		}
+	}
+	*out = sockets;
+	memset(&sockets, 0, sizeof(sockets));
+
+cleanup:
+	dz_server_sockets_close(&sockets);
+	return result;
+}
+
+/* Watch copies of `sockets`, so that the caller keeps its own. */
 static dz_result_t
-open_listeners(dz_server_t *server, dz_error_t *err)
+open_listeners(dz_server_t *server, const dz_server_sockets_t *sockets, dz_error_t *err)
 {
 	const dz_server_config_t *config = server->config;
 
+	if (sockets->count != config->listen_count)
+		return dz_error_set(err, DZ_ECONFIG,
+				    "the server has %zu listening sockets but the configuration "
+				    "%zu listen addresses; restart to apply a change of addresses",
+				    sockets->count, config->listen_count);
 	server->udp = calloc(config->listen_count + 1, sizeof(*server->udp));
 	server->tcp = calloc(config->listen_count + 1, sizeof(*server->tcp));
 	if (server->udp == NULL || server->tcp == NULL)
 		return dz_error_set(err, DZ_ENOMEM, "out of memory");
 	for (size_t i = 0; i < config->listen_count; i++) {
-		dz_server_address_t address = config->listen[i];
-		int udp_fd = open_bound_socket(&address, SOCK_DGRAM, err);
+		int udp_fd = fcntl(sockets->udp[i], F_DUPFD_CLOEXEC, 3);
 		if (udp_fd < 0)
-			return err != NULL ? err->code : DZ_EIO;
+			return dz_error_set(err, DZ_EIO, "cannot duplicate a UDP socket: %s",
+					    strerror(errno));
 		udp_listener_t *udp = &server->udp[server->udp_count++];
 		udp->fd = udp_fd;
-		udp->family = address.address.ss_family;
+		udp->family = config->listen[i].address.ss_family;
 		udp->port = bound_port(udp_fd);
 		udp->event = event_new(server->base, udp_fd, EV_READ | EV_PERSIST, udp_read, server);
 		if (udp->event == NULL || event_add(udp->event, NULL) != 0)
 			return dz_error_set(err, DZ_EIO, "cannot watch a UDP socket");
 
-		/* Port 0 takes the port the UDP socket got, so both share it. */
-		set_port(&address, udp->port);
-		int tcp_fd = open_bound_socket(&address, SOCK_STREAM, err);
+		int tcp_fd = fcntl(sockets->tcp[i], F_DUPFD_CLOEXEC, 3);
 		if (tcp_fd < 0)
-			return err != NULL ? err->code : DZ_EIO;
-		if (listen(tcp_fd, LISTEN_BACKLOG) != 0) {
-			close(tcp_fd);
-			return dz_error_set(err, DZ_EIO, "cannot listen on TCP: %s", strerror(errno));
-		}
+			return dz_error_set(err, DZ_EIO, "cannot duplicate a TCP socket: %s",
+					    strerror(errno));
 		server->tcp[server->tcp_count] =
 			evconnlistener_new(server->base, tcp_accept, server, LEV_OPT_CLOSE_ON_FREE, 0,
 					   tcp_fd);
@@ -789,6 +846,8 @@ open_listeners(dz_server_t *server, dz_error_t *err)
 		}
 		server->tcp_count++;
 
+		dz_server_address_t address = config->listen[i];
+		set_port(&address, udp->port);
 		char text[DZ_SERVER_ADDRESS_TEXT_MAX];
 		dz_server_address_format((struct sockaddr *)&address.address, text, sizeof(text));
 		dz_log(DZ_LOG_NOTICE, "DNS server listening on %s (UDP and TCP)", text);
@@ -799,6 +858,21 @@ open_listeners(dz_server_t *server, dz_error_t *err)
 dz_result_t
 dz_server_create(struct event_base *base, const dz_server_config_t *config, dz_clock_t *clock,
 		 dz_server_t **out, dz_error_t *err)
+{
+	dz_server_sockets_t sockets;
+	dz_result_t result = dz_server_sockets_open(config, &sockets, err);
+
+	if (result != DZ_OK)
+		return result;
+	result = dz_server_create_on(base, config, clock, &sockets, out, err);
+	dz_server_sockets_close(&sockets);
+	return result;
+}
+
+dz_result_t
+dz_server_create_on(struct event_base *base, const dz_server_config_t *config,
+		    dz_clock_t *clock, const dz_server_sockets_t *sockets, dz_server_t **out,
+		    dz_error_t *err)
 {
 	dz_result_t result = DZ_OK;
 	dz_server_t *server = calloc(1, sizeof(*server));
@@ -821,7 +895,7 @@ dz_server_create(struct event_base *base, const dz_server_config_t *config, dz_c
 	result = dz_responder_create(config, &server->responder, err);
 	if (result != DZ_OK)
 		goto cleanup;
-	result = open_listeners(server, err);
+	result = open_listeners(server, sockets, err);
 	if (result != DZ_OK)
 		goto cleanup;
 	for (size_t i = 0; i < config->zone_count; i++) {

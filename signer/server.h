@@ -34,6 +34,38 @@ typedef struct dz_server dz_server_t;
 dz_result_t dz_server_create(struct event_base *base, const dz_server_config_t *config,
 			     dz_clock_t *clock, dz_server_t **out, dz_error_t *err);
 
+/*
+ * The bound sockets of config->listen, entry i on udp[i] and tcp[i] (TCP
+ * already listening).  A privileged process opens them and a server
+ * process without privileges serves on them.
+ */
+typedef struct dz_server_sockets {
+	int *udp;
+	int *tcp;
+	size_t count;
+} dz_server_sockets_t;
+
+/*
+ * Open and bind the sockets of config->listen into *out (port 0 binds a
+ * free port, the same for UDP and TCP).  DZ_EIO or DZ_EPERM naming the
+ * address when one cannot be bound.
+ */
+dz_result_t dz_server_sockets_open(const dz_server_config_t *config, dz_server_sockets_t *out,
+				   dz_error_t *err);
+
+/* Close the sockets and free the arrays; an emptied struct is ignored. */
+void dz_server_sockets_close(dz_server_sockets_t *sockets);
+
+/*
+ * Create the server as dz_server_create() does, but serve on duplicates
+ * of `sockets` instead of binding: the caller keeps `sockets` open and
+ * may create another server on them later.  DZ_ECONFIG when their count
+ * differs from config->listen_count.
+ */
+dz_result_t dz_server_create_on(struct event_base *base, const dz_server_config_t *config,
+				dz_clock_t *clock, const dz_server_sockets_t *sockets,
+				dz_server_t **out, dz_error_t *err);
+
 /* Close all sockets, end running transfers and NOTIFYs, and free; NULL is ignored. */
 void dz_server_destroy(dz_server_t *server);
 

@@ -18,7 +18,8 @@
 #include "zones/conf.h"
 
 /* Defaults; the limits are sized for a hidden primary that serves a few secondaries. */
-#define DZ_SERVER_TCP_CLIENTS_DEFAULT 64
+/* The same as the default of server.tcp-max-connections, so the daemon and dz-serve agree. */
+#define DZ_SERVER_TCP_CLIENTS_DEFAULT 100
 #define DZ_SERVER_TCP_IDLE_DEFAULT_MS 10000
 #define DZ_SERVER_NOTIFY_RETRY_DEFAULT_MS 2000
 #define DZ_SERVER_NOTIFY_RETRY_MAX_DEFAULT_MS 300000

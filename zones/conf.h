@@ -45,6 +45,10 @@ typedef struct dz_config_server {
 	uint32_t control_mode;	    /* permissions of the socket */
 	char *user;		    /* user to switch to after start-up; NULL = stay */
 	char *group;		    /* group to switch to; NULL = the user's group */
+	char *dns_user;		    /* user of the DNS server process; NULL = none */
+	char *chroot;		    /* chroot of the DNS server process; NULL = none */
+	bool allow_root;	    /* processes may keep running as root */
+	uint32_t signer_processes;  /* processes that log in to the token and sign */
 	char *pidfile;		    /* NULL = none */
 	dz_log_target_t log_target;
 	dz_log_level_t log_level;

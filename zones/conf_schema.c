@@ -488,6 +488,7 @@ server_init(void *object)
 	server->tcp_max_connections = 100;
 	server->tcp_idle_timeout = 10;
 	server->journal_max_size = 64 * 1024 * 1024;
+	server->signer_processes = 1;
 	return true;
 }
 
@@ -498,6 +499,10 @@ server_check(dz_cfg_parser_t *parser, void *object, dz_cfg_mark_t mark, const ch
 
 	if (server->group != NULL && server->user == NULL)
 		dz_cfg_error(parser, mark, key, "group is set without user; set user too or remove group");
+	if (server->dns_user != NULL && server->user == NULL)
+		dz_cfg_error(parser, mark, key,
+			     "dns-user is set without user; set user too, so that the daemon does not "
+			     "keep root while its DNS server process drops it");
 	for (size_t i = 0; i < server->listen_count; i++) {
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(server->listen[i].text, server->listen[j].text) == 0)
@@ -530,6 +535,26 @@ static const dz_cfg_field_t server_fields[] = {
 		 "Without it the daemon keeps the user it was started as." },
 	{ F("group", DZ_CFG_STRING, dz_config_server_t, group), .reload = DZ_CFG_RELOAD_RESTART,
 	  .default_doc = "the user's group", .doc = "Group the daemon switches to." },
+	{ F("dns-user", DZ_CFG_STRING, dz_config_server_t, dns_user), .reload = DZ_CFG_RELOAD_RESTART,
+	  .default_doc = "none",
+	  .doc = "User of the DNS server process, the one process that reads queries and transfer "
+		 "requests from the network. Give it a user of its own, which may read the published "
+		 "zone files but not the key state or the token. Without it, the DNS server process "
+		 "runs as the daemon's user (server.user)." },
+	{ F("chroot", DZ_CFG_PATH, dz_config_server_t, chroot), .reload = DZ_CFG_RELOAD_RESTART,
+	  .default_doc = "none",
+	  .doc = "Folder that the DNS server process is confined to with chroot(2) before it drops "
+		 "root. Every zone's output folder must lie below it." },
+	{ F("allow-root", DZ_CFG_BOOL, dz_config_server_t, allow_root),
+	  .reload = DZ_CFG_RELOAD_RESTART,
+	  .doc = "Permit the daemon and its processes to keep running as root after start-up. "
+		 "Without it, a daemon started as root refuses to go on when server.user (or "
+		 "server.dns-user for the DNS server process) is not set." },
+	{ F("signer-processes", DZ_CFG_UINT, dz_config_server_t, signer_processes), .min = 1,
+	  .max = 64, .reload = DZ_CFG_RELOAD_RESTART,
+	  .doc = "Processes that log in to the token and make signatures. They are the only "
+		 "processes with a token session; more of them sign in parallel when the PKCS#11 "
+		 "module serialises the requests of one process." },
 	{ F("pidfile", DZ_CFG_PATH, dz_config_server_t, pidfile), .reload = DZ_CFG_RELOAD_RESTART,
 	  .doc = "File that receives the daemon's process ID." },
 	{ F("log-target", DZ_CFG_ENUM, dz_config_server_t, log_target), .values = log_targets,
@@ -538,8 +563,8 @@ static const dz_cfg_field_t server_fields[] = {
 	  .reload = DZ_CFG_RELOAD_APPLY, .doc = "Most verbose level that is logged." },
 	{ F("tcp-max-connections", DZ_CFG_UINT, dz_config_server_t, tcp_max_connections), .min = 1,
 	  .max = 65535, .reload = DZ_CFG_RELOAD_APPLY,
-	  .doc = "Most TCP connections served at once; further connections wait in the kernel's "
-		 "backlog." },
+	  .doc = "Maximum number of TCP connections served at once; the server closes further "
+		 "connections at once and logs it (rate-limited)." },
 	{ F("tcp-idle-timeout", DZ_CFG_DURATION, dz_config_server_t, tcp_idle_timeout), .min = 1,
 	  .max = 3600, .unit_doc = "seconds", .reload = DZ_CFG_RELOAD_APPLY,
 	  .doc = "A TCP connection that sends nothing for this long is closed." },

@@ -170,7 +170,9 @@ dz_mail_check_mx(const dz_config_zone_t *zone, dz_cfg_diags_t *diags)
 	}
 
 cleanup:
-	ldns_zone_deep_free(parsed);
+	/* ldns 1.8.3 dereferences a NULL zone here, and a source ldns cannot parse leaves it NULL. */
+	if (parsed != NULL)
+		ldns_zone_deep_free(parsed);
 	ldns_rdf_deep_free(origin);
 }
 

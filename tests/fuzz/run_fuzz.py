@@ -10,7 +10,8 @@ BUILD/fuzz-artifacts/NAME/, and libFuzzer's output to
 BUILD/fuzz-logs/NAME.log.
 
 At the end it prints one Markdown table row per target: executions,
-executions per second, coverage (libFuzzer's cov: edges and ft: features),
+seconds (from libFuzzer's "Done N runs in S second(s)"), executions per
+second, coverage (libFuzzer's cov: edges and ft: features),
 corpus size (inputs/bytes) from libFuzzer's last status line, and the inputs
 that failed.  The exit status is 1 when any target failed or did not run.
 """
@@ -25,6 +26,7 @@ import sys
 STATUS = re.compile(r"^#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+) corp: (\d+)/(\S+)(?: .*exec/s: (\d+))?")
 EXECUTED = re.compile(r"^stat::number_of_executed_units: (\d+)")
 PER_SECOND = re.compile(r"^stat::average_exec_per_sec:\s+(\d+)")
+DONE = re.compile(r"^Done (\d+) runs in (\d+) second")
 
 
 def run_target(builddir, srcdir, name, args):
@@ -56,7 +58,8 @@ def run_target(builddir, srcdir, name, args):
 
 
 def summarise(name, log_path, artifacts):
-    result = {"name": name, "executions": None, "per_second": None, "cov": None, "ft": None,
+    result = {"name": name, "executions": None, "seconds": None, "per_second": None,
+              "cov": None, "ft": None,
               "corpus": None,
               "failures": sorted(os.path.basename(p) for p in glob.glob(os.path.join(artifacts, "*")))}
     with open(log_path, encoding="utf-8", errors="replace") as f:
@@ -73,6 +76,9 @@ def summarise(name, log_path, artifacts):
             match = PER_SECOND.match(line)
             if match:
                 result["per_second"] = int(match.group(1))
+            match = DONE.match(line)
+            if match:
+                result["seconds"] = int(match.group(2))
     return result
 
 
@@ -97,10 +103,11 @@ def main():
     names = [os.path.basename(t).removeprefix("fuzz_") for t in args.targets]
     results = [run_target(args.builddir, args.srcdir, name, args) for name in names]
     print()
-    print("| target | executions | exec/s | cov | ft | corpus (inputs/size) | failing inputs |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| target | executions | seconds | exec/s | cov | ft | corpus (inputs/size) | failing inputs |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for r in results:
-        print(f"| {r['name']} | {r['executions']} | {r['per_second']} | {r['cov']} | {r['ft']} | "
+        print(f"| {r['name']} | {r['executions']} | {r['seconds']} | {r['per_second']} | "
+              f"{r['cov']} | {r['ft']} | "
               f"{r['corpus']} | {', '.join(r['failures']) or 'none'} |")
     return 1 if any(r["failures"] or r["executions"] is None for r in results) else 0
 

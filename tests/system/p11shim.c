@@ -12,6 +12,15 @@
  *                              fail with CKR_DEVICE_REMOVED and no slot lists it
  *   DZ_SHIM_EDWARDS_MAX_BITS=N CKM_EC_EDWARDS_KEY_PAIR_GEN reports curves of at most
  *                              N bits, like an HSM with Ed25519 but not Ed448
+ *   DZ_SHIM_SIGN_FAIL_FILE=PATH
+ *                              while PATH exists, C_Sign fails with CKR_DEVICE_ERROR,
+ *                              like an HSM with a transient fault; the session and
+ *                              the login stay valid
+ *   DZ_SHIM_REMOVED_FILE=PATH  while PATH exists, the token is gone as with
+ *                              DZ_SHIM_REMOVE_AFTER, and it is back once PATH is removed
+ *
+ * A test creates and removes the flag files while the program runs.  Each
+ * call checks its flag with access(), so a fault starts and ends at once.
  */
 #include "config.h"
 
@@ -20,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <p11-kit/pkcs11.h>
 
@@ -30,11 +40,19 @@ static bool device_memory;
 static long remove_after = -1;
 static long edwards_max_bits = -1;
 static long signatures;
+static const char *sign_fail_file;
+static const char *removed_file;
+
+static bool
+flag_set(const char *path)
+{
+	return path != NULL && access(path, F_OK) == 0;
+}
 
 static bool
 removed(void)
 {
-	return remove_after >= 0 && signatures >= remove_after;
+	return (remove_after >= 0 && signatures >= remove_after) || flag_set(removed_file);
 }
 
 static CK_RV
@@ -123,6 +141,14 @@ shim_Sign(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG data_len, CK_BYT
 	if (removed())
 		return CKR_DEVICE_REMOVED;
 	rv = real->C_Sign(session, data, data_len, signature, signature_len);
+	if (rv == CKR_OK && signature != NULL && flag_set(sign_fail_file)) {
+		/*
+		 * The real call has ended the operation, as a failing C_Sign
+		 * also does in PKCS#11, so the next C_SignInit works.
+		 */
+		memset(signature, 0, *signature_len);
+		return CKR_DEVICE_ERROR;
+	}
 	if (rv == CKR_OK && signature != NULL)
 		signatures++;
 	return rv;
@@ -159,6 +185,8 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 			remove_after = atol(value);
 		if ((value = getenv("DZ_SHIM_EDWARDS_MAX_BITS")) != NULL)
 			edwards_max_bits = atol(value);
+		sign_fail_file = getenv("DZ_SHIM_SIGN_FAIL_FILE");
+		removed_file = getenv("DZ_SHIM_REMOVED_FILE");
 	}
 	*list = &shim;
 	return CKR_OK;

@@ -16,6 +16,9 @@
  *   --materialize-idle-ms N     rewrite the snapshot and zone text file on a
  *                               background thread once no diff came for N ms
  *                               (default 0: only on the command and at exit)
+ *   --dns-user USER             run the DNS server in a process of its own
+ *                               as USER (signer/server_proc.h); needs root
+ *   --dns-chroot DIR            chroot that process to DIR (with --dns-user)
  *   --verbose                   log at debug level
  *
  * At start it recovers the state folder, brings the snapshot and text
@@ -28,6 +31,10 @@
  *                  added, and the added SOA is the new SOA
  *   materialize    rewrite the snapshot and zone text file now
  *   status         print the serials of the published files
+ *   server-pid     print "server-pid PID", the DNS server process (with
+ *                  --dns-user; 0 while it restarts)
+ *   server-raw HEX send the bytes HEX to the DNS server process, to test
+ *                  its parser (with --dns-user)
  *   quit           stop (after a last materialization)
  * It prints "ready PORT" once listening, "published SERIAL in MS ms" after
  * each publication, "materialized SERIAL in MS ms, server reload MS ms"
@@ -57,6 +64,7 @@
 #include "common/mem.h"
 #include "signer/publish.h"
 #include "signer/server.h"
+#include "signer/server_proc.h"
 #include "signer/wire.h"
 
 /*
@@ -80,6 +88,7 @@ typedef struct materializer {
 typedef struct app {
 	struct event_base *base;
 	dz_server_t *server;
+	dz_server_proc_t *server_proc; /* instead of `server` with --dns-user */
 	dz_publish_target_t target;
 	materializer_t materializer;
 	char line[8192];
@@ -285,6 +294,36 @@ cleanup:
 	return result;
 }
 
+/* Tell the server, in this process or in its own, that the zone was published. */
+static dz_result_t
+server_published(app_t *app, dz_error_t *err)
+{
+	if (app->server_proc != NULL)
+		return dz_server_proc_published(app->server_proc, app->target.zone, err);
+	return dz_server_zone_published(app->server, app->target.zone, err);
+}
+
+/* Send the bytes of the hex text `hex` to the DNS server process. */
+static dz_result_t
+send_raw(app_t *app, const char *hex, dz_error_t *err)
+{
+	uint8_t bytes[4096];
+	size_t len = 0;
+
+	if (app->server_proc == NULL)
+		return dz_error_set(err, DZ_ESTATE, "server-raw needs --dns-user");
+	for (; hex[0] != '\0' && hex[1] != '\0' && len < sizeof(bytes); hex += 2) {
+		unsigned value;
+		if (sscanf(hex, "%2x", &value) != 1)
+			return dz_error_set(err, DZ_ESYNTAX, "invalid hex at '%s'", hex);
+		bytes[len++] = (uint8_t)value;
+	}
+	if (hex[0] != '\0')
+		return dz_error_set(err, DZ_ESYNTAX, "odd number of hex digits or more than %zu bytes",
+				    sizeof(bytes));
+	return dz_server_proc_send_raw(app->server_proc, bytes, len, err);
+}
+
 /* Schedule a background materialization `idle_ms` from now, if enabled. */
 static void
 materializer_schedule(materializer_t *m)
@@ -351,7 +390,7 @@ materializer_done(evutil_socket_t fd, short what, void *arg)
 	while (read(fd, bytes, sizeof(bytes)) > 0)
 		continue;
 	dz_error_init(&err);
-	if (dz_server_zone_published(app->server, app->target.zone, &err) != DZ_OK)
+	if (server_published(app, &err) != DZ_OK)
 		dz_log(DZ_LOG_ERROR, "cannot load the new snapshot: %s", dz_error_message(&err));
 }
 
@@ -404,8 +443,8 @@ materialize_now(app_t *app, uint32_t *serial, double *reload_ms, dz_error_t *err
 	dz_result_t result = dz_publish_materialize(&app->target, serial, err);
 	double started = monotonic_ms();
 
-	if (result == DZ_OK && app->server != NULL)
-		result = dz_server_zone_published(app->server, app->target.zone, err);
+	if (result == DZ_OK && (app->server != NULL || app->server_proc != NULL))
+		result = server_published(app, err);
 	*reload_ms = monotonic_ms() - started;
 	return result;
 }
@@ -427,7 +466,7 @@ run_command(app_t *app, char *line)
 		dz_result_t result = diff ? publish_diff_file(app, line + 5, &serial, &err)
 					  : publish_file(app, line + 8, &serial, &err);
 		if (result == DZ_OK)
-			result = dz_server_zone_published(app->server, app->target.zone, &err);
+			result = server_published(app, &err);
 		if (result != DZ_OK) {
 			printf("error: %s\n", dz_error_message(&err));
 		} else {
@@ -459,8 +498,22 @@ run_command(app_t *app, char *line)
 		fflush(stdout);
 		return;
 	}
+	if (strcmp(line, "server-pid") == 0) {
+		printf("server-pid %ld\n",
+		       app->server_proc != NULL ? (long)dz_server_proc_pid(app->server_proc) : 0L);
+		fflush(stdout);
+		return;
+	}
+	if (strncmp(line, "server-raw ", 11) == 0) {
+		if (send_raw(app, line + 11, &err) != DZ_OK)
+			printf("error: %s\n", dz_error_message(&err));
+		else
+			printf("sent %zu\n", (strlen(line) - 11) / 2);
+		fflush(stdout);
+		return;
+	}
 	printf("error: unknown command '%s'; expected 'publish FILE', 'diff FILE', "
-	       "'materialize', 'status' or 'quit'\n",
+	       "'materialize', 'status', 'server-pid', 'server-raw HEX' or 'quit'\n",
 	       line);
 	fflush(stdout);
 }
@@ -505,7 +558,8 @@ usage(void)
 			"                [--secondary 'ADDR@PORT [key NAME]'] [--allow-transfer RULE]\n"
 			"                [--allow-notify RULE] [--allow-query RULE] [--tcp-clients N]\n"
 			"                [--tcp-idle-ms N] [--notify-retry-ms N] [--journal-max BYTES]\n"
-			"                [--materialize-idle-ms N] [--verbose] [ZONEFILE]\n");
+			"                [--materialize-idle-ms N] [--dns-user USER [--dns-chroot DIR]]\n"
+			"                [--verbose] [ZONEFILE]\n");
 	return 2;
 }
 
@@ -526,6 +580,8 @@ main(int argc, char **argv)
 		{ "notify-retry-ms", required_argument, NULL, 'r' },
 		{ "journal-max", required_argument, NULL, 'j' },
 		{ "materialize-idle-ms", required_argument, NULL, 'm' },
+		{ "dns-user", required_argument, NULL, 'u' },
+		{ "dns-chroot", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -535,6 +591,7 @@ main(int argc, char **argv)
 	const char *zone_name = NULL;
 	size_t journal_max = 0;
 	unsigned materialize_idle_ms = 0;
+	dz_server_proc_options_t proc_options = { 0 };
 	app_t app;
 	dz_error_t err;
 	int status = 1;
@@ -563,6 +620,8 @@ main(int argc, char **argv)
 		case 'r': config.notify_retry_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'j': journal_max = strtoul(optarg, NULL, 10); break;
 		case 'm': materialize_idle_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'u': proc_options.user = optarg; break;
+		case 'C': proc_options.chroot = optarg; break;
 		case 'v': dz_log_set_level(DZ_LOG_DEBUG); break;
 		default: return usage();
 		}
@@ -610,8 +669,14 @@ main(int argc, char **argv)
 	app.base = event_base_new();
 	if (app.base == NULL)
 		goto cleanup;
-	if (dz_server_create(app.base, &config, dz_clock_system(), &app.server, &err) != DZ_OK)
+	if (proc_options.user != NULL) {
+		if (dz_server_proc_start(app.base, &config, &proc_options, &app.server_proc, &err) !=
+		    DZ_OK)
+			goto fail;
+	} else if (dz_server_create(app.base, &config, dz_clock_system(), &app.server, &err) !=
+		   DZ_OK) {
 		goto fail;
+	}
 	if (!materializer_start(&app, materialize_idle_ms)) {
 		dz_error_set(&err, DZ_EIO, "cannot start the materialization thread");
 		goto fail;
@@ -621,7 +686,7 @@ main(int argc, char **argv)
 		if (publish_file(&app, argv[optind], &serial, &err) != DZ_OK &&
 		    err.code != DZ_ESTATE)
 			goto fail;
-		if (dz_server_zone_published(app.server, app.target.zone, &err) != DZ_OK)
+		if (server_published(&app, &err) != DZ_OK)
 			goto fail;
 	}
 
@@ -633,9 +698,9 @@ main(int argc, char **argv)
 	event_add(term, NULL);
 	event_add(intr, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	printf("ready %d\n", dz_server_port(app.server, config.listen_count > 0
-							      ? config.listen[0].address.ss_family
-							      : AF_INET));
+	int family = config.listen_count > 0 ? config.listen[0].address.ss_family : AF_INET;
+	printf("ready %d\n", app.server_proc != NULL ? dz_server_proc_port(app.server_proc, family)
+						     : dz_server_port(app.server, family));
 	fflush(stdout);
 	event_base_dispatch(app.base);
 	event_free(input);
@@ -654,6 +719,7 @@ fail:
 	fprintf(stderr, "dz-serve: %s\n", dz_error_message(&err));
 cleanup:
 	materializer_stop(&app.materializer);
+	dz_server_proc_stop(app.server_proc);
 	dz_server_destroy(app.server);
 	if (app.base != NULL)
 		event_base_free(app.base);

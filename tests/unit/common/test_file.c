@@ -159,6 +159,30 @@ read_all_huge_file_small_limit(void **state)
 	free(dir);
 }
 
+/* A FIFO with no writer is rejected at once, without waiting in open() for a writer. */
+static void
+read_all_rejects_fifo_without_writer(void **state)
+{
+	char *dir = make_temp_dir();
+	char path[256];
+	char *data = NULL;
+	size_t len = 0;
+	dz_error_t err;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	dz_error_init(&err);
+	/* The default action of SIGALRM ends the test if the open blocks. */
+	alarm(10);
+	assert_int_equal(dz_file_read_all(path, 4096, &data, &len, &err), DZ_EINVAL);
+	alarm(0);
+	assert_null(data);
+	assert_non_null(strstr(err.message, "not a regular file"));
+	remove_tree(dir);
+	free(dir);
+}
+
 static void
 private_file_check_rejects_group_readable(void **state)
 {
@@ -217,6 +241,18 @@ mkdir_p_creates_parents(void **state)
 	free(dir);
 }
 
+/* An empty path is an error, not a read past the end of the string. */
+static void
+mkdir_p_rejects_empty_path(void **state)
+{
+	dz_error_t err;
+
+	(void)state;
+	dz_error_init(&err);
+	assert_int_equal(dz_mkdir_p("", 0700, &err), DZ_EINVAL);
+	assert_non_null(strstr(err.message, "empty path"));
+}
+
 int
 main(void)
 {
@@ -226,9 +262,11 @@ main(void)
 		cmocka_unit_test(atomic_write_into_missing_folder_fails),
 		cmocka_unit_test(read_all_enforces_limit),
 		cmocka_unit_test(read_all_huge_file_small_limit),
+		cmocka_unit_test(read_all_rejects_fifo_without_writer),
 		cmocka_unit_test(private_file_check_rejects_group_readable),
 		cmocka_unit_test(append_durable_appends),
 		cmocka_unit_test(mkdir_p_creates_parents),
+		cmocka_unit_test(mkdir_p_rejects_empty_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -253,6 +253,47 @@ conf_wrong_type_and_range(void **state)
 }
 
 static void
+conf_privsep_keys(void **state)
+{
+	fixture_t *f = *state;
+
+	assert_int_equal(load(f, "server:\n"
+				 "  state-dir: state\n"
+				 "zones: []\n"),
+			 DZ_OK);
+	assert_null(f->config->server.dns_user);
+	assert_null(f->config->server.chroot);
+	assert_false(f->config->server.allow_root);
+	assert_int_equal(f->config->server.signer_processes, 1);
+
+	assert_int_equal(load(f, "server:\n"
+				 "  user: danezone\n"
+				 "  dns-user: dz-dns\n"
+				 "  chroot: jail\n"
+				 "  allow-root: true\n"
+				 "  signer-processes: 4\n"
+				 "zones: []\n"),
+			 DZ_OK);
+	assert_string_equal(f->config->server.dns_user, "dz-dns");
+	char expected[256];
+	snprintf(expected, sizeof(expected), "%s/jail", f->dir);
+	assert_string_equal(f->config->server.chroot, expected);
+	assert_true(f->config->server.allow_root);
+	assert_int_equal(f->config->server.signer_processes, 4);
+
+	assert_int_equal(load(f, "server:\n"
+				 "  signer-processes: 0\n"
+				 "  dns-user: dz-dns\n"
+				 "zones: []\n"),
+			 DZ_ECONFIG);
+	assert_diag(f, "2:21: error: server.signer-processes: value '0' is out of range; use a value "
+		       "from 1 to 64");
+	assert_diag(f, "2:3: error: server: dns-user is set without user; set user too, so that the "
+		       "daemon does not keep root while its DNS server process drops it");
+	assert_int_equal(f->diags.errors, 2);
+}
+
+static void
 conf_allow_query_prefixes_checked(void **state)
 {
 	fixture_t *f = *state;
@@ -604,6 +645,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(conf_pin_file_must_be_private, setup, teardown),
 		cmocka_unit_test_setup_teardown(conf_yaml_syntax_error_position, setup, teardown),
 		cmocka_unit_test_setup_teardown(conf_duplicate_key_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(conf_privsep_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(conf_restart_changes_listed, setup, teardown),
 		cmocka_unit_test(conf_address_forms),
 	};
