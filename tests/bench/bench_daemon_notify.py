@@ -81,9 +81,13 @@ def bench_size(binary, work, names, rounds):
                 f"    mail:\n      hosts:\n        - name: {HOST}\n          certificates: [{live}]\n")
     daemon = Daemon(binary, config, os.path.join(folder, "danezoned.log"), env)
     try:
-        serial = serial_of(port)
-        if serial is None:
-            raise RuntimeError(f"danezoned on port {port} does not answer SOA queries")
+        # "started" may come before the first signing succeeded: wait for a served serial.
+        deadline = time.monotonic() + 3600
+        while (serial := serial_of(port)) is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"danezoned on port {port} served no serial within an hour")
+            time.sleep(0.05)
+        first_serial_s = time.perf_counter() - daemon.exec_time
         # Let the kernel write back the first signing before the timed rounds.
         os.sync()
         latencies_ms = []
@@ -99,7 +103,7 @@ def bench_size(binary, work, names, rounds):
         listener.close()
     rrs = sum(1 for line in open(os.path.join(state, "signed", "example.com.zone"))
               if line.strip() and not line.startswith(";"))
-    return {"names": names, "rrs": rrs, "start_s": daemon.start_s,
+    return {"names": names, "rrs": rrs, "start_s": first_serial_s,
             "median": statistics.median(latencies_ms), "p90": percentile(latencies_ms, 0.9),
             "max": max(latencies_ms)}
 
@@ -132,7 +136,7 @@ def main():
     for r in results:
         print(f"{r['names']:9d} {r['rrs']:10d} {r['start_s']:8.1f} {r['median']:9.1f} "
               f"{r['p90']:9.1f} {r['max']:9.1f}")
-    print("start: danezoned exec to its \"started\" line (keys generated, whole zone signed); "
+    print("start: danezoned exec to the first serial served (keys generated, whole zone signed); "
           "each change includes the certificate watcher's quiet time")
     if len(results) > 1:
         first, last = results[0], results[-1]

@@ -43,7 +43,7 @@ class Daemon:
     def __init__(self, binary, config, log, env, timeout=7200):
         self.log_path = log
         self.log = open(log, "w")
-        started = time.perf_counter()
+        self.exec_time = time.perf_counter()
         self.proc = subprocess.Popen([binary, "-c", config, "-f"], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env, start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -54,7 +54,7 @@ class Daemon:
                 self.stop()
                 raise RuntimeError(f"danezoned did not start within {timeout} s; see {log}")
             time.sleep(0.02)
-        self.start_s = time.perf_counter() - started
+        self.start_s = time.perf_counter() - self.exec_time
 
     def output(self):
         self.log.flush()
