@@ -9,8 +9,10 @@ token made in the work folder).  It then measures, in one run:
 
   danezoned cold   exec to the "started" line on the first start: a key
                    generated in the token for each zone, every zone signed;
-  danezoned warm   the same after a restart, with the key state and
-                   signed zones of the first start;
+  danezoned 1st    the same after a restart, with the key state and
+                   signed zones of the first start (this start also makes
+                   the standby keys that the key manager keeps ahead);
+  danezoned warm   the same after a second restart, where nothing is due;
   named            exec to BIND's "all zones loaded" line, with the signed
                    zone files that danezoned wrote (type primary, no
                    signing by named).
@@ -75,7 +77,7 @@ def measure_danezoned(binary, folder, count):
         f.write(server_yaml(state, port, pin_file, label))
         f.write(write_zones(os.path.join(folder, "zones"), count))
     figures = {}
-    for run_name in ("cold", "warm"):
+    for run_name in ("cold", "restart", "warm"):
         daemon = Daemon(binary, config, os.path.join(folder, f"danezoned-{run_name}.log"), env)
         try:
             rss, pss = memory_kib(daemon.proc.pid)
@@ -169,7 +171,8 @@ def main():
     count = args.zones
     print(f"\n{count} zones: start-up time and memory (Rss/Pss of the process tree after start-up)")
     print(f"{'server':>16} {'start s':>9} {'Rss MiB':>9} {'Pss MiB':>9} {'Pss KiB/zone':>13}")
-    rows = (("danezoned cold", "cold"), ("danezoned warm", "warm"), ("named", "named"))
+    rows = (("danezoned cold", "cold"), ("danezoned 1st", "restart"), ("danezoned warm", "warm"),
+            ("named", "named"))
     for label, key in rows:
         many, one = results[count][key], results[1][key]
         per_zone = (many["pss"] - one["pss"]) / (count - 1) if count > 1 else many["pss"]
