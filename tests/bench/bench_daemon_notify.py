@@ -2,16 +2,19 @@
 """Benchmark danezoned: time from a certificate file change to NOTIFY.
 
 For each zone size (owner names, made with genzone.py) the script gives
-danezoned the unsigned zone and one mail host, mail.example.com, whose
-certificate file it replaces ROUNDS times (by rename, with a certificate
-of a new key made by openssl beforehand).  A UDP listener on 127.0.0.1,
+danezoned the unsigned zone and one mail host, mail.example.com.  It
+replaces the host's certificate file ROUNDS + 1 times, by rename, with
+certificates of new keys that openssl made beforehand.  The first change
+is not timed, because the daemon may still write the files of its first
+signing then.  A UDP listener on 127.0.0.1,
 configured as the zone's only secondary, acknowledges each NOTIFY and
 records when it arrived.  One round is the time from the rename to the
-arrival of the NOTIFY that carries the next serial; each change makes one
-new TLSA record.  The script prints the median, 90th percentile and
-maximum per size, the start-up time (key generation and the first
-signing of the whole zone included), and the ratio of the medians of the
-largest and the smallest size.
+arrival of the NOTIFY that carries the next serial; each change replaces
+one TLSA record.  The script prints the median, 90th percentile and
+maximum per size, the time from danezoned's log line on the new
+certificate to its "published serial" line, the start-up time (key
+generation and the first signing of the whole zone included), and the
+ratio of the medians of the largest and the smallest size.
 
 danezoned's certificate watcher waits until no event touched a file for
 a quiet time (DZ_WATCH_DEBOUNCE_MS in zones/watch.h) before it reads
@@ -22,6 +25,7 @@ Usage: bench_daemon_notify.py --build BUILDDIR [--names 100000] [--rounds R]
                               [--workdir DIR]
 """
 import argparse
+import datetime
 import os
 import shutil
 import statistics
@@ -65,7 +69,8 @@ def bench_size(binary, work, names, rounds):
     source = os.path.join(folder, "example.com.zone")
     with open(source, "w") as f:
         subprocess.run([sys.executable, GENZONE, ZONE, str(names)], stdout=f, check=True)
-    certificates = make_certificates(folder, rounds + 1)
+    # One certificate to start with, one for the untimed first change, one per round.
+    certificates = make_certificates(folder, rounds + 2)
     live = os.path.join(folder, "mail.pem")
     replace(certificates[0], live)
     env, pin_file, label = make_token(folder)
@@ -91,7 +96,7 @@ def bench_size(binary, work, names, rounds):
         # Let the kernel write back the first signing before the timed rounds.
         os.sync()
         latencies_ms = []
-        for index in range(1, rounds + 1):
+        for index in range(1, rounds + 2):
             time.sleep(0.5)
             changed = time.perf_counter()
             replace(certificates[index], live)
@@ -103,9 +108,31 @@ def bench_size(binary, work, names, rounds):
         listener.close()
     rrs = sum(1 for line in open(os.path.join(state, "signed", "example.com.zone"))
               if line.strip() and not line.startswith(";"))
-    return {"names": names, "rrs": rrs, "start_s": first_serial_s,
-            "median": statistics.median(latencies_ms), "p90": percentile(latencies_ms, 0.9),
-            "max": max(latencies_ms)}
+    inside_ms = read_to_publish_ms(daemon.output())[1:]
+    # The first change is not timed: the daemon may still write the files of the first signing.
+    timed = latencies_ms[1:]
+    return {"names": names, "rrs": rrs, "start_s": first_serial_s, "first": latencies_ms[0],
+            "median": statistics.median(timed), "p90": percentile(timed, 0.9), "max": max(timed),
+            "inside": statistics.median(inside_ms) if inside_ms else float("nan")}
+
+
+def log_time(line):
+    """Seconds since the epoch of a danezoned log line ("2026-12-05T01:18:31.214Z ...")."""
+    stamp = line.split()[0].rstrip("Z")
+    return datetime.datetime.fromisoformat(stamp).replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def read_to_publish_ms(log):
+    """Per change, ms from danezoned's log line on the new certificate to its "published serial" line."""
+    result = []
+    read_at = None
+    for line in log.splitlines():
+        if f"DANE, host {HOST}:" in line and "now serves" in line:
+            read_at = log_time(line)
+        elif "published serial" in line and "(diff" in line and read_at is not None:
+            result.append((log_time(line) - read_at) * 1e3)
+            read_at = None
+    return result
 
 
 def main():
@@ -132,12 +159,15 @@ def main():
     print("load average at end:   %.2f %.2f %.2f" % os.getloadavg())
 
     print(f"\ncertificate file renamed to NOTIFY received, ms ({args.rounds} changes per size)")
-    print(f"{'names':>9} {'signed RRs':>10} {'start s':>8} {'median':>9} {'p90':>9} {'max':>9}")
+    print(f"{'names':>9} {'signed RRs':>10} {'start s':>8} {'first':>8} {'median':>8} {'p90':>8} "
+          f"{'max':>8} {'in dz med':>9}")
     for r in results:
-        print(f"{r['names']:9d} {r['rrs']:10d} {r['start_s']:8.1f} {r['median']:9.1f} "
-              f"{r['p90']:9.1f} {r['max']:9.1f}")
+        print(f"{r['names']:9d} {r['rrs']:10d} {r['start_s']:8.1f} {r['first']:8.1f} "
+              f"{r['median']:8.1f} {r['p90']:8.1f} {r['max']:8.1f} {r['inside']:9.1f}")
     print("start: danezoned exec to the first serial served (keys generated, whole zone signed); "
-          "each change includes the certificate watcher's quiet time")
+          "first: the untimed first change after start; median, p90, max: the timed changes, "
+          "each with the certificate watcher's quiet time; in dz: danezoned's log line on the "
+          "new certificate to its \"published serial\" line (log timestamps, ms resolution)")
     if len(results) > 1:
         first, last = results[0], results[-1]
         print(f"\nmedian latency, {last['names']} names / {first['names']} names: "

@@ -3,9 +3,9 @@
 zone, against BIND (named) loading the same signed zones.
 
 The script writes ZONES small unsigned zones (SOA, two NS, MX, a few A,
-AAAA and TXT records each) and one configuration with all of them, under
-the default policy (one ECDSA P-256 CSK per zone, keys in a SoftHSM2
-token made in the work folder).  It then measures, in one run:
+AAAA and TXT records each) and one configuration with all of them.  They
+use the default policy: one ECDSA P-256 CSK per zone, with the keys in a
+SoftHSM2 token that the script makes in the work folder.  It then measures, in one run:
 
   danezoned cold   exec to the "started" line on the first start: a key
                    generated in the token for each zone, every zone signed;
@@ -67,7 +67,8 @@ def write_zones(folder, count):
 
 
 def measure_danezoned(binary, folder, count):
-    """Cold start, memory, stop, warm start, memory; return the figures and the state folder."""
+    """Start danezoned three times (cold, first restart, warm), each with its memory; return
+    the figures and the state folder."""
     os.makedirs(folder, exist_ok=True)
     env, pin_file, label = make_token(folder)
     state = os.path.join(folder, "state")
