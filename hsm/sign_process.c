@@ -32,6 +32,7 @@
 
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/privdrop.h"
 #include "hsm/hsm.h"
 #include "hsm/sign_protocol.h"
 #include "hsm/sign_service_impl.h"
@@ -81,6 +82,8 @@ typedef struct process_service {
 	unsigned count;
 	pthread_mutex_t id_lock;
 	uint32_t next_id;
+	bool has_drop;			/* signer processes started as root switch to `drop` */
+	dz_privdrop_target_t drop;
 } process_service_t;
 
 /* ------------------------------------------------------------------ batches */
@@ -416,9 +419,14 @@ static const dz_sign_service_ops_t process_ops = {
 
 /* ------------------------------------------------------------------ signer process */
 
-/* Body of a signer process: log in, report readiness, serve; never returns. */
+/*
+ * Body of a signer process: log in, drop root when `drop` is set, report
+ * readiness, serve; never returns.  The drop comes after the login
+ * because the PIN file and the token may be readable by root only.
+ */
 static void __attribute__((noreturn))
-worker_main(int fd, const dz_hsm_config_t *config, const char *name)
+worker_main(int fd, const dz_hsm_config_t *config, const dz_privdrop_target_t *drop,
+	    const char *name)
 {
 	dz_hsm_t *hsm = NULL;
 	dz_buf_t ready;
@@ -428,6 +436,8 @@ worker_main(int fd, const dz_hsm_config_t *config, const char *name)
 	dz_error_init(&err);
 	dz_buf_init(&ready);
 	dz_result_t result = dz_hsm_create(config, &hsm, &err);
+	if (result == DZ_OK && drop != NULL && geteuid() == 0)
+		result = dz_privdrop_apply(drop, NULL, name, &err);
 	if (dz_hsm_msg_ready_encode(&ready, result, result == DZ_OK ? "" : dz_error_message(&err))
 	    == DZ_OK &&
 	    dz_hsm_msg_write(fd, ready.data, ready.len, NULL) == DZ_OK && result == DZ_OK) {
@@ -505,7 +515,7 @@ start_worker(process_service_t *service, unsigned index, const dz_hsm_config_t *
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			_exit(1);
-		worker_main(sv[1], config, worker->name);
+		worker_main(sv[1], config, service->has_drop ? &service->drop : NULL, worker->name);
 	}
 	close(sv[1]);
 	worker->pid = pid;
@@ -516,6 +526,14 @@ start_worker(process_service_t *service, unsigned index, const dz_hsm_config_t *
 dz_result_t
 dz_sign_service_create_processes(const struct dz_hsm_config *config, unsigned processes,
 				 dz_sign_service_t **out, dz_error_t *err)
+{
+	return dz_sign_service_create_processes_as(config, processes, NULL, out, err);
+}
+
+dz_result_t
+dz_sign_service_create_processes_as(const struct dz_hsm_config *config, unsigned processes,
+				    const dz_privdrop_target_t *drop, dz_sign_service_t **out,
+				    dz_error_t *err)
 {
 	process_service_t *service;
 	dz_result_t result = DZ_OK;
@@ -529,6 +547,10 @@ dz_sign_service_create_processes(const struct dz_hsm_config *config, unsigned pr
 	}
 	service->base.ops = &process_ops;
 	service->count = processes;
+	if (drop != NULL) {
+		service->has_drop = true;
+		service->drop = *drop;
+	}
 	pthread_mutex_init(&service->id_lock, NULL);
 	for (unsigned i = 0; i < processes; i++) {
 		worker_t *worker = &service->workers[i];

@@ -70,6 +70,21 @@ dz_result_t dz_sign_service_create_processes(const struct dz_hsm_config *config,
 					     unsigned processes, dz_sign_service_t **out,
 					     dz_error_t *err);
 
+struct dz_privdrop_target;
+
+/*
+ * As dz_sign_service_create_processes(), and each signer process that runs
+ * as root switches to `drop` (common/privdrop.h) right after its login, so
+ * that a signer process keeps its token session but not root.  The token's
+ * files must stay readable and writable by that user, because the module
+ * may read them again while signing.  A failed switch fails the creation
+ * with the signer process's DZ_EPERM message.  `drop` may be NULL.
+ */
+dz_result_t dz_sign_service_create_processes_as(const struct dz_hsm_config *config,
+						unsigned processes,
+						const struct dz_privdrop_target *drop,
+						dz_sign_service_t **out, dz_error_t *err);
+
 /*
  * Sign `count` requests, in parallel where the service can.  Returns DZ_OK
  * when every request succeeded; otherwise the first failure, with err

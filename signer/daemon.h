@@ -54,6 +54,8 @@
 
 /* Quiet time after the last diff before the snapshot and text file are rewritten. */
 #define DZ_DAEMON_MATERIALIZE_IDLE_MS 2000
+/* Longest time diffs may keep postponing that rewrite. */
+#define DZ_DAEMON_MATERIALIZE_MAX_DELAY_MS 60000
 /* First retry after a failed job, doubled after each failure up to the maximum. */
 #define DZ_DAEMON_RETRY_MIN_SECONDS 1
 #define DZ_DAEMON_RETRY_MAX_SECONDS 300
@@ -102,6 +104,7 @@ typedef struct daemon_zone {
 	unsigned fresh;			/* the part of `want` that new events added since the last job */
 	bool busy;			/* a job runs */
 	bool materialize_due;		/* the text file is behind the committed serial */
+	int64_t materialize_since;	/* monotonic ms when it fell behind */
 	bool parent_due;		/* the parent's servers are to be asked for the DS RRset */
 	bool removed;			/* removed by a reload: freed when its job ends */
 	bool source_failed;		/* the source could not be read at the last try */
@@ -254,6 +257,25 @@ bool daemon_zones_settled(const dz_daemon_t *d);
 dz_result_t daemon_workers_start(dz_daemon_t *d, dz_error_t *err);
 void daemon_workers_stop(dz_daemon_t *d);
 void daemon_workers_submit(dz_daemon_t *d, daemon_job_t *job);
+
+/* daemon_privsep.c: the users of the processes and the state folder layout. */
+struct dz_privdrop_target;
+/* Whether --allow-root or server.allow-root permits root after start-up. */
+bool daemon_privsep_allow_root(const dz_daemon_t *d);
+/* DZ_EPERM naming server.user and server.allow-root when root would be kept. */
+dz_result_t daemon_privsep_check_root(const dz_daemon_t *d, dz_error_t *err);
+/* The user signer processes switch to after login; *has_target is false for none. */
+dz_result_t daemon_privsep_signer_target(const dz_daemon_t *d, struct dz_privdrop_target *out,
+					 bool *has_target, dz_error_t *err);
+/* Switch this process to server.user / server.group (or check that root may stay). */
+/*
+ * Give the state folder the layout of the processes (daemon_privsep.c)
+ * when started as root with server.user.  Call it after the zones' files
+ * are recovered and before the DNS server process starts, so that process
+ * can read the published files from its first moment.
+ */
+dz_result_t daemon_privsep_prepare(dz_daemon_t *d, dz_error_t *err);
+dz_result_t daemon_privsep_drop(dz_daemon_t *d, dz_error_t *err);
 
 /* daemon_serve.c: every call into the DNS server. */
 dz_result_t daemon_serve_start(dz_daemon_t *d, dz_error_t *err);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/file.h"
+#include "common/privdrop.h"
 #include "hsm/registry.h"
 #include "keystore/clockguard.h"
 #include "keystore/parent.h"
@@ -82,9 +83,15 @@ daemon_tokens_open(dz_daemon_t *d, dz_error_t *err)
 						   .count = d->token_count };
 
 	/* Before any thread starts: the signer processes are forked here. */
+	dz_privdrop_target_t signer_user;
+	bool drop_signers = false;
+	result = daemon_privsep_signer_target(d, &signer_user, &drop_signers, err);
+	if (result != DZ_OK)
+		return result;
 	hsm_config_of(default_hsm, &hsm_config);
-	result = dz_sign_service_create_processes(&hsm_config, signer_processes(config),
-						  &d->service, err);
+	result = dz_sign_service_create_processes_as(&hsm_config, signer_processes(config),
+						     drop_signers ? &signer_user : NULL,
+						     &d->service, err);
 	if (result != DZ_OK)
 		return dz_error_prefix(err, "token %s", default_hsm->name);
 	d->backend = dz_sign_backend_service(d->service);

@@ -1,9 +1,12 @@
 /*
  * daemon_serve.c -- the daemon's only contact with the DNS server.
  *
- * The server runs in the daemon's event loop for now.  Every dz_server_*
- * call is in this file, so that running it in its own unprivileged process
- * (signer/server_proc.h) changes only this file.
+ * The server runs in a process of its own (signer/server_proc.h): the
+ * daemon binds the sockets while it is still root, and the child serves
+ * them as server.dns-user (or server.user), optionally chrooted to
+ * server.chroot, so the process that parses network input holds no token
+ * session and cannot write key state.  Every dz_server_proc_* call is in
+ * this file.
  */
 #include "config.h"
 
@@ -11,50 +14,60 @@
 #include <string.h>
 
 #include "signer/daemon.h"
-#include "signer/server.h"
+#include "signer/server_proc.h"
 
 struct daemon_serve {
-	dz_server_config_t config; /* must outlive the server */
-	dz_server_t *server;
+	dz_server_proc_t *proc;
 };
 
-static dz_result_t
-serve_create(dz_daemon_t *d, const dz_config_t *config, daemon_serve_t **out, dz_error_t *err)
+/* The server's user: server.dns-user with its own group, else the daemon's user and group. */
+static void
+proc_options(const dz_daemon_t *d, const dz_config_t *config, dz_server_proc_options_t *out)
 {
-	daemon_serve_t *s = calloc(1, sizeof(*s));
-	dz_result_t result;
+	const dz_config_server_t *server = &config->server;
 
-	if (s == NULL)
-		return dz_error_set(err, DZ_ENOMEM, "out of memory");
-	dz_server_config_init(&s->config);
-	result = dz_server_config_from_config(config, &s->config, err);
-	if (result == DZ_OK)
-		result = dz_server_config_check(&s->config, err);
-	if (result == DZ_OK)
-		result = dz_server_create(d->base, &s->config, d->clock, &s->server, err);
-	if (result != DZ_OK) {
-		dz_server_config_clear(&s->config);
-		free(s);
-		return dz_error_prefix(err, "DNS server");
-	}
-	*out = s;
-	return DZ_OK;
+	memset(out, 0, sizeof(*out));
+	out->user = server->dns_user != NULL ? server->dns_user : server->user;
+	out->group = server->dns_user != NULL ? NULL : server->group;
+	out->chroot = server->chroot;
+	out->allow_root = d->allow_root || server->allow_root;
 }
 
-static void
-serve_destroy(daemon_serve_t *s)
+/* The server configuration of `config` in *out (initialised here). */
+static dz_result_t
+server_config(const dz_config_t *config, dz_server_config_t *out, dz_error_t *err)
 {
-	if (s == NULL)
-		return;
-	dz_server_destroy(s->server);
-	dz_server_config_clear(&s->config);
-	free(s);
+	dz_server_config_init(out);
+	dz_result_t result = dz_server_config_from_config(config, out, err);
+	if (result == DZ_OK)
+		result = dz_server_config_check(out, err);
+	if (result != DZ_OK)
+		dz_server_config_clear(out);
+	return result;
 }
 
 dz_result_t
 daemon_serve_start(dz_daemon_t *d, dz_error_t *err)
 {
-	return serve_create(d, d->config, &d->serve, err);
+	dz_server_proc_options_t options;
+	dz_server_config_t config;
+	daemon_serve_t *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return dz_error_set(err, DZ_ENOMEM, "out of memory");
+	proc_options(d, d->config, &options);
+	dz_result_t result = server_config(d->config, &config, err);
+	if (result == DZ_OK) {
+		/* The process keeps an encoded copy, so `config` is freed at once. */
+		result = dz_server_proc_start(d->base, &config, &options, &s->proc, err);
+		dz_server_config_clear(&config);
+	}
+	if (result != DZ_OK) {
+		free(s);
+		return dz_error_prefix(err, "DNS server");
+	}
+	d->serve = s;
+	return DZ_OK;
 }
 
 dz_result_t
@@ -62,54 +75,46 @@ daemon_serve_published(dz_daemon_t *d, const char *zone, dz_error_t *err)
 {
 	if (d->serve == NULL)
 		return DZ_OK;
-	return dz_server_zone_published(d->serve->server, zone, err);
+	return dz_server_proc_published(d->serve->proc, zone, err);
 }
 
 /*
- * Apply a new configuration: the in-process server is replaced by one
- * made from it, which binds its sockets again.  When the new one cannot
- * start, the old one keeps serving.
- * NOTE: binding again needs the privileges of start-up for ports below
- * 1024; the separate server process (signer/server_proc.h) avoids that.
+ * Apply a new configuration: the server process builds a new server on
+ * the sockets it has and keeps the old one when that fails (it logs why).
+ * A change of listen addresses, users or chroot needs a restart: the
+ * sockets were bound and the privileges dropped at start-up.
  */
 dz_result_t
 daemon_serve_reconfigure(dz_daemon_t *d, const dz_config_t *config, dz_error_t *err)
 {
-	daemon_serve_t *old = d->serve;
-	daemon_serve_t *fresh = NULL;
-	dz_result_t result;
+	dz_server_config_t server;
 
-	/* The listeners bind the same addresses, so the old ones close first. */
-	dz_server_destroy(old->server);
-	old->server = NULL;
-	result = serve_create(d, config, &fresh, err);
-	if (result != DZ_OK) {
-		dz_error_t again;
-		dz_error_init(&again);
-		if (dz_server_create(d->base, &old->config, d->clock, &old->server, &again) != DZ_OK) {
-			dz_log(DZ_LOG_ERROR, "the DNS server cannot start again with the old "
-			       "configuration either: %s", dz_error_message(&again));
-			serve_destroy(old);
-			d->serve = NULL;
-		}
-		return result;
+	if (d->serve == NULL)
+		return DZ_OK;
+	dz_result_t result = server_config(config, &server, err);
+	if (result == DZ_OK) {
+		result = dz_server_proc_reconfigure(d->serve->proc, &server, err);
+		dz_server_config_clear(&server);
 	}
-	serve_destroy(old);
-	d->serve = fresh;
+	if (result != DZ_OK)
+		return dz_error_prefix(err, "DNS server");
 	return DZ_OK;
 }
 
 int
 daemon_serve_port(const dz_daemon_t *d, int family)
 {
-	if (d->serve == NULL || d->serve->server == NULL)
+	if (d->serve == NULL)
 		return 0;
-	return dz_server_port(d->serve->server, family);
+	return dz_server_proc_port(d->serve->proc, family);
 }
 
 void
 daemon_serve_stop(dz_daemon_t *d)
 {
-	serve_destroy(d->serve);
+	if (d->serve == NULL)
+		return;
+	dz_server_proc_stop(d->serve->proc);
+	free(d->serve);
 	d->serve = NULL;
 }

@@ -440,10 +440,20 @@ sign_finished(daemon_zone_t *z, daemon_job_t *job)
 			dz_log_zone(DZ_LOG_ERROR, z->name, "the DNS server did not load serial %u: %s",
 				    job->serial, dz_error_message(&err));
 		daemon_mail_note_published(d, z->name, job->serial, job->negative_ttl, now);
+		int64_t now_ms = daemon_monotonic_ms();
+		if (!z->materialize_due)
+			z->materialize_since = now_ms;
 		z->materialize_due = true;
-		struct timeval idle = { DZ_DAEMON_MATERIALIZE_IDLE_MS / 1000,
-					(DZ_DAEMON_MATERIALIZE_IDLE_MS % 1000) * 1000 };
-		evtimer_add(z->idle_timer, &idle);
+		/*
+		 * Each diff postpones the rewrite, but not past the maximum delay:
+		 * the journal keeps every entry after the snapshot until then.
+		 */
+		if (!evtimer_pending(z->idle_timer, NULL) ||
+		    now_ms - z->materialize_since < DZ_DAEMON_MATERIALIZE_MAX_DELAY_MS) {
+			struct timeval idle = { DZ_DAEMON_MATERIALIZE_IDLE_MS / 1000,
+						(DZ_DAEMON_MATERIALIZE_IDLE_MS % 1000) * 1000 };
+			evtimer_add(z->idle_timer, &idle);
+		}
 	}
 	if (job->plan != NULL) {
 		daemon_keys_commit(z, job->plan, now, job->full_run);

@@ -177,15 +177,12 @@ pidfile_create(dz_daemon_t *d, const char *path, dz_error_t *err)
 
 /*
  * The single point where the daemon gives up privileges: every socket and
- * file that needs them is open before this call.
- * NOTE: nothing is dropped yet; the privilege separation fills this in.
+ * file that needs them is open before this call (signer/daemon_privsep.c).
  */
 static dz_result_t
 daemon_drop_privileges(dz_daemon_t *d, dz_error_t *err)
 {
-	(void)d;
-	(void)err;
-	return DZ_OK;
+	return daemon_privsep_drop(d, err);
 }
 
 static void
@@ -263,10 +260,9 @@ start(dz_daemon_t *d, dz_error_t *err)
 		return DZ_DAEMON_EXIT_STARTUP;
 	}
 	log_versions();
-	if (getuid() == 0 && !d->allow_root && !d->config->server.allow_root &&
-	    d->config->server.user == NULL)
-		dz_log(DZ_LOG_WARNING, "running as root without server.user: set a user, or pass "
-		       "--allow-root to confirm");
+	/* Before anything is forked or opened: the message says what to configure. */
+	if (daemon_privsep_check_root(d, err) != DZ_OK)
+		return DZ_DAEMON_EXIT_STARTUP;
 	if (pidfile_create(d, d->pidfile_option != NULL ? d->pidfile_option
 							: d->config->server.pidfile,
 			   err) != DZ_OK)
@@ -282,7 +278,8 @@ start(dz_daemon_t *d, dz_error_t *err)
 	if (daemon_tokens_open(d, err) != DZ_OK)
 		return DZ_DAEMON_EXIT_STARTUP;
 	daemon_log_token(d);
-	if (zones_open(d, err) != DZ_OK || daemon_serve_start(d, err) != DZ_OK ||
+	if (zones_open(d, err) != DZ_OK || daemon_privsep_prepare(d, err) != DZ_OK ||
+	    daemon_serve_start(d, err) != DZ_OK ||
 	    daemon_control_start(d, err) != DZ_OK || daemon_drop_privileges(d, err) != DZ_OK)
 		return DZ_DAEMON_EXIT_STARTUP;
 	if (daemon_mail_start(d, err) != DZ_OK || daemon_watch_start(d, err) != DZ_OK ||

@@ -723,9 +723,8 @@ copy_option(char **out, const char *value)
 	return *out != NULL ? DZ_OK : DZ_ENOMEM;
 }
 
-static dz_result_t
-check_listen_unchanged(const dz_server_proc_t *proc, const dz_server_config_t *config,
-		       dz_error_t *err)
+static bool
+listen_unchanged(const dz_server_proc_t *proc, const dz_server_config_t *config)
 {
 	bool same = config->listen_count == proc->listen_count;
 
@@ -733,10 +732,7 @@ check_listen_unchanged(const dz_server_proc_t *proc, const dz_server_config_t *c
 		same = config->listen[i].address_len == proc->listen[i].address_len &&
 		       memcmp(&config->listen[i].address, &proc->listen[i].address,
 			      config->listen[i].address_len) == 0;
-	if (!same)
-		return dz_error_set(err, DZ_ECONFIG, "the listen addresses changed; restart the "
-				    "daemon to apply them");
-	return DZ_OK;
+	return same;
 }
 
 dz_result_t
@@ -834,16 +830,22 @@ dz_server_proc_reconfigure(dz_server_proc_t *proc, const dz_server_config_t *con
 			   dz_error_t *err)
 {
 	dz_buf_t encoded;
-	dz_result_t result = check_listen_unchanged(proc, config, err);
+	dz_server_config_t kept = *config;
+	dz_result_t result = check_chroot(config, proc->chroot, err);
 
-	if (result == DZ_OK)
-		result = check_chroot(config, proc->chroot, err);
 	if (result == DZ_OK)
 		result = dz_server_config_check(config, err);
 	if (result != DZ_OK)
 		return result;
+	/* The sockets were bound at start: the child keeps serving the addresses of the start. */
+	if (!listen_unchanged(proc, config)) {
+		dz_log(DZ_LOG_WARNING, WHO ": the listen addresses changed; they apply after a "
+		       "restart, until then the old ones are served");
+		kept.listen = proc->listen;
+		kept.listen_count = proc->listen_count;
+	}
 	dz_buf_init(&encoded);
-	if (dz_server_proc_config_encode(config, &encoded) != DZ_OK) {
+	if (dz_server_proc_config_encode(&kept, &encoded) != DZ_OK) {
 		dz_buf_clear(&encoded);
 		return dz_error_set(err, DZ_ENOMEM, "out of memory");
 	}

@@ -112,9 +112,11 @@ dz_result_t dz_server_proc_published(dz_server_proc_t *proc, const char *zone, d
 
 /*
  * Send a new configuration to the child; later children start with it.
- * The listen addresses must be those of the start (DZ_ECONFIG otherwise:
- * they need a restart); DZ_ECONFIG as for dz_server_proc_start() for the
- * chroot.  The child applies it asynchronously and logs the outcome.
+ * Changed listen addresses are logged and not applied, because the
+ * sockets were bound at start: the addresses of the start stay served
+ * until a restart.  DZ_ECONFIG as for dz_server_proc_start() for the
+ * chroot, or from dz_server_config_check().  The child applies the
+ * configuration asynchronously and logs the outcome.
  */
 dz_result_t dz_server_proc_reconfigure(dz_server_proc_t *proc, const dz_server_config_t *config,
 				       dz_error_t *err);

@@ -82,6 +82,8 @@ class DaemonSetup:
         self.proc = None
         self.log_path = None
         self.runs = 0
+        # Tests run as root in CI; danezoned refuses root without server.user unless allowed.
+        self.allow_root = True
         self.write_source("example.net")
         self.write_config()
 
@@ -135,7 +137,8 @@ class DaemonSetup:
         """Start danezoned in the foreground; with wait, return once it logged "started"."""
         self.runs += 1
         self.log_path = self.tmp / f"danezoned-{self.runs}.log"
-        self.proc = self.servers.start([DANEZONED, "-c", self.config, "-f", "-d", *args],
+        extra = ["--allow-root"] if self.allow_root and os.geteuid() == 0 else []
+        self.proc = self.servers.start([DANEZONED, "-c", self.config, "-f", "-d", *extra, *args],
                                        self.log_path, env=self.softhsm.env)
         if wait:
             wait_for(lambda: self.logged(r"notice: started") or not self.proc.running(),

@@ -1,5 +1,6 @@
 """SIGHUP reloads the configuration: a broken file keeps the running one,
-and an added zone is signed and served.
+an added zone is signed and served, a removed zone is refused, and a new
+listen address replaces the old one.
 """
 import signal
 

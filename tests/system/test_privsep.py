@@ -3,12 +3,10 @@ server in a process of its own (signer/server_proc.h) as the test user
 dz-dns, without the daemon.
 
 The process must run as dz-dns, be unable to open the SoftHSM token and
-the key files, still answer SOA and AXFR on loopback, come back after it
-is killed, and exit on a malformed message from its parent.  These tests
-need root (to create the user and to drop privileges) and are skipped
-otherwise.  Files live in a folder under /tmp that every user may
-traverse, so that a denied open is due to the files' own modes, not to
-pytest's private temporary folder.
+the key files, still respond to SOA and AXFR on loopback, come back after
+it is killed, and exit on a malformed message from its parent.  These
+tests need root (to create the user and to drop privileges) and are
+skipped otherwise (privsep_helpers.py).
 """
 import os
 import re
@@ -17,51 +15,16 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import run, wait_for
 from hsm_helpers import key
+from privsep_helpers import DNS_USER, open_folder, proc_status, ps_user, read_as, \
+    test_users, token_in  # noqa: F401 (fixtures)
 from server_helpers import DzServe, KEY_NAME, KEY_SPEC, KEYRING, ZoneSigner, axfr_records, \
     soa_serial, zone_records
-
-DNS_USER = "dz-dns"
-SIGN_USER = "dz-sign"
-
-
-def _user_exists(name):
-    return subprocess.run(["id", "-u", name], capture_output=True).returncode == 0
-
-
-@pytest.fixture(scope="session")
-def test_users():
-    """The users dz-dns and dz-sign, created for the session when missing.
-
-    Only users created here are removed at the end.
-    """
-    if os.geteuid() != 0:
-        pytest.skip("privilege separation tests need root to create users and drop privileges")
-    if shutil.which("useradd") is None:
-        pytest.skip("useradd is not installed (Debian package passwd)")
-    created = []
-    for name in (DNS_USER, SIGN_USER):
-        if not _user_exists(name):
-            run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
-            created.append(name)
-    yield {"dns": DNS_USER, "sign": SIGN_USER}
-    for name in created:
-        subprocess.run(["userdel", name], capture_output=True)
-
-
-@pytest.fixture
-def open_folder(test_users):
-    """A folder under /tmp that every user may traverse; removed at test end."""
-    path = Path(tempfile.mkdtemp(prefix="dz-privsep-", dir="/tmp"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
@@ -81,30 +44,6 @@ def serve(open_folder):
 
 def server_pid(server):
     return int(server.command("server-pid", "server-pid").split()[1])
-
-
-def proc_status(pid):
-    """The Uid, Gid and Groups lines of /proc/PID/status as lists of numbers."""
-    fields = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            name, _, value = line.partition(":")
-            if name in ("Uid", "Gid", "Groups"):
-                fields[name] = [int(v) for v in value.split()]
-    return fields
-
-
-def ps_user(pid):
-    """The user name that `ps` shows for pid."""
-    out = run(["ps", "-o", "user=,pid=,comm=", "-p", str(pid)]).stdout.split()
-    assert out and int(out[1]) == pid, f"ps does not list {pid}: {out}"
-    return out[0]
-
-
-def read_as(user, path):
-    """Run `cat PATH` as user; return the completed process."""
-    return subprocess.run(["runuser", "-u", user, "--", "cat", str(path)], capture_output=True,
-                          text=True, errors="replace", timeout=30)
 
 
 def await_restart(server, old_pid, timeout=20):
@@ -152,12 +91,7 @@ def test_server_process_runs_as_dns_user(serve, open_folder, tmp_path):
 
 def test_dns_user_cannot_open_token_or_key_files(serve, open_folder, tmp_path, softhsm):
     # A token and key files in a folder dz-dns may traverse.
-    tokens = open_folder / "tokens"
-    shutil.copytree(softhsm.tokens, tokens)
-    conf = open_folder / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\n"
-                    "log.level = ERROR\n")
-    softhsm.env["SOFTHSM2_CONF"] = str(conf)
+    tokens = token_in(open_folder, softhsm)
     keys = open_folder / "keys"
     keys.mkdir(mode=0o755)
     key(softhsm, keys, "generate", "--zone", "example.com", "--role", "csk", "--algorithm",
@@ -179,7 +113,8 @@ def test_dns_user_cannot_open_token_or_key_files(serve, open_folder, tmp_path, s
         assert read_as("root", path).returncode == 0
     listing = subprocess.run(["runuser", "-u", DNS_USER, "--", "ls", str(next(tokens.iterdir()))],
                              capture_output=True, text=True, timeout=30)
-    assert listing.returncode != 0 and "Permission denied" in listing.stderr
+    assert listing.returncode != 0
+    assert "Permission denied" in listing.stderr
 
     # The published files are what dz-dns may read.
     state = open_folder / "dz-state"

@@ -22,6 +22,7 @@
 
 #include "common/mem.h"
 #include "common/policy.h"
+#include "common/privdrop.h"
 #include "hsm/hsm.h"
 #include "hsm/sign_protocol.h"
 #include "hsm/sign_service.h"
@@ -292,6 +293,61 @@ dead_signer_process_is_bypassed(void **state)
 	assert_non_null(strstr(fixture_log, "ended by signal 9"));
 }
 
+/* The real user id of `pid`, from /proc/PID/status; -1 when unreadable. */
+static long
+process_uid(pid_t pid)
+{
+	char path[64], line[256];
+	long uid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "Uid:", 4) == 0) {
+			uid = strtol(line + 4, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return uid;
+}
+
+static void
+signer_processes_drop_root_after_login(void **state)
+{
+	service_test_t *t = *state;
+	dz_sign_service_t *service = NULL;
+	dz_sign_request_t requests[20];
+	char data[20][48];
+	dz_privdrop_target_t nobody;
+	pid_t pids[4];
+	char command[320];
+	dz_error_t err;
+
+	if (geteuid() != 0)
+		skip();
+	dz_error_init(&err);
+	assert_int_equal(dz_privdrop_resolve("nobody", NULL, &nobody, &err), DZ_OK);
+	/* The token belongs to the signing user, as in an installation; the PIN stays root's. */
+	snprintf(command, sizeof(command), "chown -R nobody:nogroup '%s' && chown root '%s'",
+		 t->fixture->dir, t->fixture->pin_file);
+	assert_int_equal(system(command), 0);
+	t->fixture->config.sessions = 1;
+	if (dz_sign_service_create_processes_as(&t->fixture->config, 2, &nobody, &service, &err) !=
+	    DZ_OK)
+		fail_msg("%s", err.message);
+	assert_int_equal(child_pids(pids, 4), 2);
+	assert_int_equal(process_uid(pids[0]), 65534);
+	assert_int_equal(process_uid(pids[1]), 65534);
+
+	fill_requests(t, requests, data, 20, 5);
+	assert_int_equal(dz_sign_service_sign(service, requests, 20, &err), DZ_OK);
+	assert_all_verify(t, requests, 20);
+	dz_sign_service_destroy(service);
+}
+
 /* Serve one connection in a thread, as a signer process does. */
 typedef struct serve_job {
 	dz_hsm_t *hsm;
@@ -368,6 +424,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(dead_signer_process_is_bypassed, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_request_ends_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(signer_processes_drop_root_after_login, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(wrong_magic_ends_connection, setup, teardown),
 	};
 

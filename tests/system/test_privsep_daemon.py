@@ -1,0 +1,75 @@
+"""Privilege separation in a danezoned run: the daemon started as root
+runs as dz-sign after start-up, its DNS server process as dz-dns, and the
+DNS server process cannot read the token or the key state while it serves
+the signed zone.  Needs root; skipped otherwise (privsep_helpers.py).
+"""
+import re
+import stat
+
+from daemon_helpers import DaemonSetup
+from privsep_helpers import DNS_USER, SIGN_USER, open_folder, proc_status, ps_user, read_as, \
+    test_users, token_in, user_ids  # noqa: F401 (fixtures)
+
+def logged_pid(setup, pattern):
+    """The number that group 1 of pattern captures in the daemon's log."""
+    lines = setup.logged(pattern)
+    assert lines, f"no log line /{pattern}/:\n{setup.output()}"
+    return int(re.search(pattern, lines[-1]).group(1))
+
+def test_daemon_processes_run_unprivileged(open_folder, softhsm, servers):
+    tokens = token_in(open_folder, softhsm, owner=SIGN_USER)
+    setup = DaemonSetup(open_folder, softhsm, servers)
+    setup.allow_root = False
+    setup.write_config(server_yaml=f"  user: {SIGN_USER}\n  dns-user: {DNS_USER}\n")
+    setup.start()
+    assert setup.serial() is not None, setup.output()
+
+    sign_uid, sign_gid = user_ids(SIGN_USER)
+    dns_uid, dns_gid = user_ids(DNS_USER)
+    parent = setup.proc.proc.pid
+    dns_pid = logged_pid(setup, r"DNS server process (\d+) serves as user " + DNS_USER)
+    assert ps_user(parent) == SIGN_USER
+    assert ps_user(dns_pid) == DNS_USER
+    assert proc_status(parent)["Uid"] == [sign_uid] * 4
+    assert proc_status(dns_pid)["Uid"] == [dns_uid] * 4
+    assert proc_status(dns_pid)["Groups"] == [dns_gid]
+    signer_lines = setup.logged(r"signer process \d+: runs as user " + SIGN_USER)
+    assert signer_lines, setup.output()
+
+    # The DNS server process's user cannot read the token or the key files ...
+    state = setup.state
+    secret_files = [p for p in tokens.rglob("*") if p.is_file()]
+    secret_files += [p for p in state.iterdir() if p.is_file() and p.name.startswith("token-")]
+    secret_files += [p for p in (state / "keystate").iterdir() if p.is_file()]
+    assert any(p.parent.name == "keystate" for p in secret_files), secret_files
+    for path in secret_files:
+        result = read_as(DNS_USER, path)
+        assert result.returncode != 0, f"{DNS_USER} could read {path}"
+        assert "Permission denied" in result.stderr, result.stderr
+        assert read_as(SIGN_USER, path).returncode == 0, f"{SIGN_USER} cannot read {path}"
+
+    # The layout of doc/danezoned.8, PROCESSES.
+    assert stat.S_IMODE(state.stat().st_mode) == 0o711
+    assert stat.S_IMODE((state / "keystate").stat().st_mode) == 0o700
+    assert stat.S_IMODE((state / "signed").stat().st_mode) == 0o2750
+    assert (state / "signed").stat().st_gid == dns_gid
+
+    # ... but reads the published files, which others cannot.
+    published = [p for p in (state / "signed").iterdir() if p.name.startswith("example.net.")]
+    assert published
+    for path in published:
+        assert read_as(DNS_USER, path).returncode == 0, path
+    assert read_as("nobody", published[0]).returncode != 0
+
+    setup.verify_zone()
+    assert setup.stop() == 0, setup.output()
+
+def test_daemon_refuses_root_without_user(open_folder, softhsm, servers):
+    token_in(open_folder, softhsm)
+    setup = DaemonSetup(open_folder, softhsm, servers)
+    setup.allow_root = False
+    setup.start(wait=False)
+    assert setup.proc.proc.wait(timeout=60) == 2
+    output = setup.output()
+    assert "danezoned would run as root; set server.user" in output, output
+    assert "server.allow-root: true" in output, output
