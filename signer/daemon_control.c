@@ -53,6 +53,11 @@ zone_status(const daemon_zone_t *z, dz_buf_t *out)
 		      time_text(z->retry_at, c));
 	if (z->keys != NULL && dz_key_manager_halted(z->keys) != NULL)
 		dz_buf_printf(out, "  key management halted: %s\n", dz_key_manager_halted(z->keys));
+	const dz_keyring_t *ring = z->keys != NULL ? dz_key_manager_ring(z->keys) : NULL;
+	if (ring != NULL && ring->clock.frozen)
+		dz_buf_printf(out, "  key transitions frozen since %s: %s; if the current time is "
+			      "right, run 'danezone key clock-ack %s'\n",
+			      time_text(ring->clock.frozen_at, a), ring->clock.reason, z->name);
 }
 
 void

@@ -112,7 +112,8 @@ class ServedZone:
 
     def signatures(self):
         """Every RRSIG rdata of the zone."""
-        return [rdata for _, _, rdata in self.zone.iterate_rdatas(dns.rdatatype.RRSIG)]
+        return [rdata for _, _, rdata in self.zone.iterate_rdatas()
+                if rdata.rdtype == dns.rdatatype.RRSIG]
 
     def key_tags_signing(self, covered="SOA"):
         """Key tags of the RRSIGs over the apex RRset of type `covered`."""
@@ -352,6 +353,12 @@ class Mounts:
         proc = subprocess.run(["mount", "-o", "remount,bind,ro", str(point)],
                               capture_output=True, text=True, timeout=30)
         assert proc.returncode == 0, proc.stderr
+
+    def unmount(self, point):
+        point = str(point)
+        proc = subprocess.run(["umount", point], capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, proc.stderr
+        self.points.remove(point)
 
     def writable(self, point):
         """End read_only(): make the bind mount writable again.
