@@ -57,7 +57,8 @@ class Daemon:
         self.start_s = time.perf_counter() - self.exec_time
 
     def output(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
