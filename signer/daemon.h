@@ -211,12 +211,14 @@ void daemon_log_token(const dz_daemon_t *d);
 const dz_policy_t *daemon_zone_policy(const dz_daemon_t *d, const dz_config_zone_t *zone);
 dz_result_t daemon_keys_open(daemon_zone_t *z, dz_error_t *err);
 /*
- * The key set to sign with now: a prepared plan's (then *plan receives
- * it, to commit after publication) or the last committed one.  Fills
- * `keys` with a copy the caller frees with free(keys->keys).
+ * The key set to sign with now.  With `key_event` (or before the first
+ * commit) it is a prepared plan's, and *plan receives the plan to commit
+ * after publication; otherwise, and while key management is halted, it is
+ * the last committed one.  Fills `keys` with a copy the caller frees with
+ * free(keys->keys).
  */
-dz_result_t daemon_keys_plan(daemon_zone_t *z, dz_time_t now, dz_key_plan_t **plan,
-			     dz_keyset_t *keys, dz_error_t *err);
+dz_result_t daemon_keys_plan(daemon_zone_t *z, dz_time_t now, bool key_event,
+			     dz_key_plan_t **plan, dz_keyset_t *keys, dz_error_t *err);
 /* Record the plan as published at `published_at`, log failures, and update key_event_at. */
 void daemon_keys_commit(daemon_zone_t *z, dz_key_plan_t *plan, dz_time_t published_at,
 			bool full_resign);

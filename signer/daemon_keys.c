@@ -284,8 +284,8 @@ copy_keyset(const dz_keyset_t *from, dz_keyset_t *to, dz_error_t *err)
 }
 
 dz_result_t
-daemon_keys_plan(daemon_zone_t *z, dz_time_t now, dz_key_plan_t **plan, dz_keyset_t *keys,
-		 dz_error_t *err)
+daemon_keys_plan(daemon_zone_t *z, dz_time_t now, bool key_event, dz_key_plan_t **plan,
+		 dz_keyset_t *keys, dz_error_t *err)
 {
 	dz_clock_sample_t sample;
 	dz_result_t result;
@@ -293,10 +293,22 @@ daemon_keys_plan(daemon_zone_t *z, dz_time_t now, dz_key_plan_t **plan, dz_keyse
 	*plan = NULL;
 	if (z->keys == NULL)
 		return dz_error_set(err, DZ_ESTATE, "key management did not start (see the start-up log)");
+	/*
+	 * Without a key event the committed key set is the one the published
+	 * version uses, so a certificate or source change costs no key work.
+	 */
+	const dz_keyset_t *committed = dz_key_manager_keyset(z->keys);
+	if (!key_event && committed != NULL && committed->count > 0)
+		return copy_keyset(committed, keys, err);
 	dz_key_clock_sample(&sample);
 	result = dz_key_manager_check_clock(z->keys, &sample, NULL, err);
 	if (result != DZ_OK)
 		return result;
+	/*
+	 * NOTE: prepare generates new key pairs in the token on this (the loop)
+	 * thread; an RSA key may take seconds, during which the control socket
+	 * and the timers wait.  The DNS server runs in its own process.
+	 */
 	result = dz_key_manager_prepare(z->keys, now, plan, err);
 	if (result == DZ_ESTATE) {
 		/* Halted: keep signing with the committed keys; log the reason when it changes. */
@@ -307,7 +319,6 @@ daemon_keys_plan(daemon_zone_t *z, dz_time_t now, dz_key_plan_t **plan, dz_keyse
 			z->keys_halted = strdup(reason);
 		}
 		*plan = NULL;
-		const dz_keyset_t *committed = dz_key_manager_keyset(z->keys);
 		if (committed == NULL || committed->count == 0)
 			return dz_error_set(err, DZ_ESTATE, "key management halted with no committed keys: %s",
 					    reason != NULL ? reason : dz_error_message(err));

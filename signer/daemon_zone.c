@@ -164,11 +164,12 @@ start_sign_job(daemon_zone_t *z)
 	dz_records_init(&job->mail);
 	const dz_records_t *mail = NULL;
 	if (!daemon_mail_records(d, z->name, &mail)) {
-		/* A probe of the secondaries holds the mail records: its end starts the run. */
+		/* A probe of the secondaries uses the mail object: its end starts the run. */
 		daemon_job_free(job);
 		return;
 	}
-	if (daemon_keys_plan(z, job->now, &job->plan, &job->keys, &err) != DZ_OK) {
+	if (daemon_keys_plan(z, job->now, (z->want & DAEMON_WANT_KEYS) != 0, &job->plan, &job->keys,
+			     &err) != DZ_OK) {
 		dz_log_condition_raise(&z->sign_condition, DZ_LOG_ERROR,
 				       "zone %s: DNSSEC, cannot sign: %s; still serving serial %u",
 				       z->name, dz_error_message(&err), z->serial);
