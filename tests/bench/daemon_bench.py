@@ -44,7 +44,7 @@ class Daemon:
         self.log_path = log
         self.log = open(log, "w")
         self.exec_time = time.perf_counter()
-        self.proc = subprocess.Popen([binary, "-c", config, "-f"], stdout=self.log,
+        self.proc = subprocess.Popen([binary, "-c", config, "-f", "--allow-root"], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env, start_new_session=True)
         deadline = time.monotonic() + timeout
         while not re.search(r"\bstarted\b", self.output()):
@@ -57,7 +57,8 @@ class Daemon:
         self.start_s = time.perf_counter() - self.exec_time
 
     def output(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path, errors="replace") as f:
             return f.read()
 

@@ -79,7 +79,8 @@ class Daemon:
         run([os.path.join(os.path.dirname(DANEZONED), "danezone"), "check-config", "-c", self.config],
             env=env)
         self.env = env
-        self.server = servers.start([DANEZONED, "-c", self.config, "-f", "--log-level", "info"],
+        self.server = servers.start([DANEZONED, "-c", self.config, "-f", "--allow-root",
+                                     "--log-level", "info"],
                                     os.path.join(self.folder, "danezoned.log"), env=env)
         wait_for(lambda: re.search(r"\bstarted\b", self.output()) or not self.server.running(),
                  timeout=120, what="danezoned to log that it started")
