@@ -183,6 +183,8 @@ static dz_result_t
 key_done(daemon_zone_t *z, const char *what, dz_buf_t *out)
 {
 	dz_log_zone(DZ_LOG_NOTICE, z->name, "DNSSEC, %s requested through the control socket", what);
+	/* The request may end a failure (clock-ack does), so it does not wait for the backoff. */
+	z->retry_at = DZ_TIME_NEVER;
 	daemon_zone_request(z, DAEMON_WANT_KEYS);
 	dz_buf_printf(out, "%s recorded for %s; a signing run applies it now\n", what, z->name);
 	return DZ_OK;

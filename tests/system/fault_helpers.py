@@ -219,7 +219,9 @@ class Danezoned:
         self.runs += 1
         full_env = dict(self.env)
         full_env.update(env or {})
-        self.process = self.servers.start([DANEZONED, "-c", self.config, "-f"],
+        # The tests run as root in CI, where danezoned needs leave to stay root.
+        allow_root = ["--allow-root"] if os.geteuid() == 0 else []
+        self.process = self.servers.start([DANEZONED, "-c", self.config, "-f", *allow_root],
                                           self.folder / f"danezoned.{self.runs}.log",
                                           env=full_env)
         if wait:

@@ -31,6 +31,11 @@ HOUR = 3600
 CLOCK_JUMPED_BACKWARD = (r"zone example\.net\.: DNSSEC, key transitions frozen: "
                          r"the wall clock jumped backward")
 CLOCK_ACKNOWLEDGED = r"zone example\.net\.: DNSSEC, key transitions resume: the clock is accepted"
+# The daemon's log line when it does not sign because of the clock.
+SIGNING_REFUSED = (r"zone example\.net: DNSSEC, signing failed: the clock is behind the newest "
+                   r"signature inception")
+# Time for a few retries of the refused signing run (1 s, then doubled).
+RETRY_SECONDS = 4
 
 # A KSK that stays and a ZSK that rolls every 4 days (check-config's
 # minimum for these TTLs is 3d5h15m), with signatures that expire 8 days
@@ -111,8 +116,12 @@ def test_clock_week_behind(softhsm, tmp_path, servers, certificates):  # noqa: F
     daemon.wait_log(CLOCK_JUMPED_BACKWARD, what="the clock jump in the log")
     wait_for(lambda: clock_fields(daemon)["frozen"] == "yes", timeout=10,
              what="frozen=yes in the state file")
-    # The zone signed at the true time stays: new signatures would start
-    # a week before the ones already published.
+    # The zone signed at the true time stays: new signatures would start a
+    # week before the ones already published, and with a clock further
+    # behind they would expire before the true time.
+    daemon.wait_log(SIGNING_REFUSED, what="the refused signing run in the log")
+    time.sleep(RETRY_SECONDS)
+    assert len(daemon.log_lines(SIGNING_REFUSED)) == 1, daemon.log()
     assert_same_zone(daemon.transfer("frozen"), before, "with the clock a week behind")
     frozen = key_states(daemon)
     for number, records in states.items():
@@ -136,6 +145,11 @@ def test_clock_week_behind(softhsm, tmp_path, servers, certificates):  # noqa: F
         for record in ("dnskey", "krrsig", "zrrsig", "ds"):
             assert after[number][record].split("@")[0] == records[record].split("@")[0], \
                 f"key {number} {record} changed state after the acknowledgement"
+
+    # Once the operator confirmed the clock, the zone is signed again, and
+    # the signatures are good at the true time.
+    daemon.wait_serial(lambda s: s != before.serial, timeout=30,
+                       what="a zone signed again after the acknowledgement")
     daemon.transfer("acknowledged")
     assert daemon.stop() == 0
 
@@ -206,4 +220,18 @@ def test_clock_week_ahead_after_outage(softhsm, tmp_path, servers, certificates)
     tags = [dns.dnssec.key_id(k) for k in served.zone.find_rdataset(ZONE, "DNSKEY")]
     assert int(zsk["tag"]) in tags
     assert served.key_tags_signing("SOA") == [int(old_zsk["tag"])]
+    assert daemon.stop() == 0
+
+
+def test_clock_behind_longer_than_validity(softhsm, tmp_path, servers, certificates):  # noqa: F811
+    """Signatures made three weeks in the past would have expired a week ago."""
+    require_faketime()
+    daemon = Danezoned(tmp_path, servers, softhsm, certificates[0], policy=CSK_POLICY)
+    daemon.start()
+    before = daemon.transfer("before")
+    assert daemon.stop() == 0
+
+    daemon.start(env=faketime_env("-21d"))
+    daemon.wait_log(SIGNING_REFUSED, what="the refused signing run in the log")
+    assert_same_zone(daemon.transfer("frozen"), before, "with the clock three weeks behind")
     assert daemon.stop() == 0
