@@ -318,16 +318,17 @@ choose_worker(process_service_t *service)
 }
 
 /*
- * Queue a chunk on a process and send its encoded message `frame`; on
- * failure the chunk is failed.
+ * Queue a chunk on `worker` (NULL: the least loaded process) and send its
+ * encoded message `frame`; on failure the chunk is failed.
  */
 static void
-send_chunk(process_service_t *service, chunk_t *chunk, const dz_buf_t *frame)
+send_chunk(process_service_t *service, worker_t *worker, chunk_t *chunk, const dz_buf_t *frame)
 {
 	dz_error_t err;
 	dz_result_t result;
-	worker_t *worker = choose_worker(service);
 
+	if (worker == NULL)
+		worker = choose_worker(service);
 	if (worker == NULL) {
 		chunk_fail(chunk, DZ_EHSM_SESSION, "no signer process is running");
 		return;
@@ -397,7 +398,7 @@ process_sign(dz_sign_service_t *base, dz_sign_request_t *requests, size_t count,
 		frame.len = 0;
 		result = dz_hsm_msg_sign_encode(&frame, chunk->id, chunk->requests, chunk->count);
 		if (result == DZ_OK)
-			send_chunk(service, chunk, &frame);
+			send_chunk(service, NULL, chunk, &frame);
 		else
 			chunk_fail(chunk, result, result == DZ_ENOMEM ? "out of memory" :
 				   "a request has an invalid key id or too much data");
@@ -427,11 +428,11 @@ process_sign(dz_sign_service_t *base, dz_sign_request_t *requests, size_t count,
 	return result;
 }
 
+/* Send a key request to `worker` (NULL: the least loaded process) and wait for its response. */
 static dz_result_t
-process_key(dz_sign_service_t *base, const dz_hsm_key_request_t *request,
+call_worker(process_service_t *service, worker_t *worker, const dz_hsm_key_request_t *request,
 	    dz_hsm_key_response_t *response, dz_error_t *err)
 {
-	process_service_t *service = (process_service_t *)base;
 	key_call_t call;
 	chunk_t chunk;
 	dz_buf_t frame;
@@ -455,7 +456,7 @@ process_key(dz_sign_service_t *base, const dz_hsm_key_request_t *request,
 	}
 	pthread_mutex_init(&call.lock, NULL);
 	pthread_cond_init(&call.done, NULL);
-	send_chunk(service, &chunk, &frame);
+	send_chunk(service, worker, &chunk, &frame);
 	dz_buf_clear(&frame);
 
 	pthread_mutex_lock(&call.lock);
@@ -467,6 +468,47 @@ process_key(dz_sign_service_t *base, const dz_hsm_key_request_t *request,
 	if (call.error.code != DZ_OK)
 		return dz_error_set(err, call.error.code, "%s", call.error.message);
 	return DZ_OK;
+}
+
+/*
+ * Make every process index a key that one of them generated, so that the
+ * first signatures with it do not fail in the others.  A failure is logged
+ * and not returned, because signing retries later and finds the key then.
+ */
+static void
+announce_key(process_service_t *service, const dz_hsm_key_response_t *generated)
+{
+	dz_hsm_key_request_t check = { .type = DZ_HSM_MSG_CHECK };
+	dz_hsm_key_response_t response;
+	char hex[2 * DZ_KEY_ID_MAX + 1];
+	dz_error_t err;
+
+	memcpy(check.key_id, generated->key_id, generated->key_id_len);
+	check.key_id_len = generated->key_id_len;
+	for (unsigned i = 0; i < service->count; i++) {
+		worker_t *worker = &service->workers[i];
+		dz_error_init(&err);
+		dz_result_t result = call_worker(service, worker, &check, &response, &err);
+		if (result == DZ_OK && response.result != DZ_OK)
+			result = dz_error_set(&err, response.result, "%s", response.message);
+		if (result != DZ_OK)
+			dz_log(DZ_LOG_WARNING, "%s does not find the new key pair with CKA_ID %s: %s",
+			       worker->name, dz_hsm_id_hex(check.key_id, check.key_id_len, hex),
+			       dz_error_message(&err));
+	}
+}
+
+static dz_result_t
+process_key(dz_sign_service_t *base, const dz_hsm_key_request_t *request,
+	    dz_hsm_key_response_t *response, dz_error_t *err)
+{
+	process_service_t *service = (process_service_t *)base;
+	dz_result_t result = call_worker(service, NULL, request, response, err);
+
+	if (result == DZ_OK && request->type == DZ_HSM_MSG_GENERATE && response->result == DZ_OK &&
+	    service->count > 1)
+		announce_key(service, response);
+	return result;
 }
 
 static unsigned

@@ -36,7 +36,8 @@
  *   (2) and message.  On success the key id has 1..DZ_KEY_ID_MAX bytes and
  *   the public key 1..DZ_HSM_PUBLIC_KEY_MAX; on failure both are empty.
  * CHECK, DELETE (parent to signer): key id length (1, 1..DZ_KEY_ID_MAX),
- *   key id.
+ *   key id.  CHECK rebuilds the signer's key index when the key is not in
+ *   it, so a key that another process generated can sign right after.
  * LABEL (parent to signer): key id length (1), label length (2,
  *   1..DZ_HSM_KEY_LABEL_MAX - 1), key id, label.  Sets CKA_LABEL of both
  *   objects of the key pair.

@@ -568,8 +568,16 @@ dz_hsm_msg_key_execute(dz_hsm_t *hsm, const dz_hsm_key_request_t *request,
 		execute_generate(hsm, request, response, name, &err);
 		break;
 	case DZ_HSM_MSG_CHECK:
+		/* Another process may have made the key since the index was built. */
 		response->result = dz_hsm_find_key(hsm, request->key_id, request->key_id_len, &key,
 						   &err);
+		if (response->result == DZ_EHSM_KEY) {
+			dz_error_init(&err);
+			response->result = dz_hsm_refresh_keys(hsm, &err);
+		}
+		if (response->result == DZ_OK)
+			response->result = dz_hsm_find_key(hsm, request->key_id,
+							   request->key_id_len, &key, &err);
 		break;
 	case DZ_HSM_MSG_DELETE:
 		response->result = dz_hsm_delete_key(hsm, request->key_id, request->key_id_len,
