@@ -84,9 +84,18 @@ static int
 give_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)ftw;
-	/* Sockets (the control socket) and links keep their owner. */
 	if (type != FTW_F && type != FTW_D && type != FTW_DP)
 		return 0;
+	/*
+	 * The control socket gets the daemon's user, so that the peers its
+	 * check accepts can connect, and keeps its group (server.group or
+	 * root's).  Links and other special files stay as they are.
+	 */
+	if (S_ISSOCK(st->st_mode)) {
+		if (st->st_uid != walk_uid && lchown(path, walk_uid, (gid_t)-1) == 0)
+			walk_changed++;
+		return 0;
+	}
 	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
 		return 0;
 	if (st->st_uid == walk_uid && st->st_gid == walk_gid)
