@@ -116,6 +116,8 @@ struct dz_hsm {
 	dz_error_t failure;
 	dz_log_condition_t session_lost; /* logged when it starts and when it ends */
 	struct timespec last_refresh;	/* monotonic time of the last index rebuild */
+	struct timespec last_missing_refresh; /* monotonic time of the last rebuild for an
+						 unknown key; zero before the first */
 
 	/* Sessions: sessions[i] is in use while busy[i]. */
 	pthread_mutex_t pool_lock;

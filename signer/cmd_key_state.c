@@ -4,8 +4,11 @@
  * dropped a DS, query the parent's servers, request a rollover, acknowledge
  * a clock jump, step in manual mode and confirm a key backup.
  *
- * Each command changes the zone's key state file under its lock; a running
- * daemon keeps the change and acts on it at its next run.
+ * When danezoned listens on the control socket of the configuration, the
+ * commands other than ds-check send their request to it (signer/key_request.h),
+ * so that the state file has one writer.  Otherwise each command changes the
+ * zone's key state file under its lock, and a daemon started later acts on
+ * the change at its next run.
  */
 #include "config.h"
 
@@ -19,8 +22,10 @@
 #include "keystore/operator.h"
 #include "keystore/parent.h"
 #include "keystore/timing.h"
+#include "signer/cmd_daemon.h"
 #include "signer/cmd_key_state.h"
 #include "signer/command.h"
+#include "signer/key_request.h"
 #include "signer/key_state_cli.h"
 
 /* Time allowed for each parent server to answer the DS query, in milliseconds. */
@@ -82,6 +87,22 @@ open_cli(dz_keycli_t *cli, dz_error_t *err)
 	return dz_keycli_open(cli, err);
 }
 
+/*
+ * Send the request to a running daemon unless --state-dir selects offline
+ * work; true when the request reached the daemon, with the exit status in
+ * *status.
+ */
+static bool
+forward(const dz_keycli_t *cli, const char *name, int argc, char **request, int *status)
+{
+	char command[64];
+
+	if (cli->state_dir != NULL)
+		return false;
+	snprintf(command, sizeof(command), "key %s", name);
+	return dz_daemon_forward(command, cli->config_path, argc, request, status);
+}
+
 /* ------------------------------------------------------------------ ds-seen, ds-gone */
 
 static void
@@ -100,14 +121,6 @@ ds_usage(FILE *out)
 	dz_keycli_usage(out);
 }
 
-typedef struct ds_request {
-	const char *key;
-	dz_time_t when;
-	dz_time_t now;
-	bool gone;
-	uint32_t number;
-} ds_request_t;
-
 static int
 ds_option(int option, const char *arg, void *ctx)
 {
@@ -116,19 +129,6 @@ ds_option(int option, const char *arg, void *ctx)
 		return 1;
 	*when = arg;
 	return 0;
-}
-
-static dz_result_t
-apply_ds(dz_keyring_t *ring, void *ctx, dz_error_t *err)
-{
-	ds_request_t *req = ctx;
-	dz_result_t result = dz_key_op_resolve(ring, req->key, &req->number, err);
-
-	if (result != DZ_OK)
-		return result;
-	if (req->gone)
-		return dz_key_op_ds_gone(ring, req->number, req->when, req->now, err);
-	return dz_key_op_ds_seen(ring, req->number, req->when, req->now, err);
 }
 
 /* When the DS move becomes due after the observation, with the zone's policy and history. */
@@ -170,25 +170,31 @@ dz_cmd_key_ds_observed(int argc, char **argv, const char *name)
 		return status;
 	if (argc - optind != 2)
 		return usage_error(name, "expected ZONE and KEY");
-	ds_request_t req = { .key = argv[optind + 1], .gone = strcmp(name, "ds-gone") == 0 };
+	bool gone = strcmp(name, "ds-gone") == 0;
+	dz_key_request_t req = { .kind = gone ? DZ_KEY_REQUEST_DS_GONE : DZ_KEY_REQUEST_DS_SEEN,
+				 .zone = argv[optind], .key = argv[optind + 1] };
 	req.now = dz_clock_now(dz_clock_system());
 	req.when = req.now;
 	dz_error_init(&err);
 	if (when_text != NULL && dz_keycli_time(when_text, req.now, &req.when, &err) != DZ_OK)
 		return fail(name, &err);
+	char when[DZ_TIME_TEXT_MAX], due_text[DZ_TIME_TEXT_MAX];
+	char *request[] = { (char *)name, argv[optind], argv[optind + 1],
+			    (char *)dz_time_format(req.when, when) };
+	if (forward(&cli, name, 4, request, &status))
+		return status;
 	if (open_cli(&cli, &err) != DZ_OK ||
-	    dz_keycli_edit(&cli, argv[optind], apply_ds, &req, &err) != DZ_OK) {
+	    dz_keycli_edit(&cli, argv[optind], dz_key_request_apply, &req, &err) != DZ_OK) {
 		dz_keycli_close(&cli);
 		return fail(name, &err);
 	}
-	char when[DZ_TIME_TEXT_MAX], due_text[DZ_TIME_TEXT_MAX];
-	dz_time_t due = ds_due(&cli, argv[optind], req.number, req.gone);
+	dz_time_t due = ds_due(&cli, argv[optind], req.number, gone);
 	printf("recorded: the parent %s the DS of key %s (#%" PRIu32 ") of zone %s since %s\n",
-	       req.gone ? "no longer serves" : "serves", req.key, req.number, argv[optind],
+	       gone ? "no longer serves" : "serves", req.key, req.number, argv[optind],
 	       dz_time_format(req.when, when));
 	if (due != DZ_TIME_NEVER)
 		printf("the DS record becomes %s in caches at %s at the earliest\n",
-		       req.gone ? "hidden" : "omnipresent", dz_time_format(due, due_text));
+		       gone ? "hidden" : "omnipresent", dz_time_format(due, due_text));
 	dz_keycli_close(&cli);
 	return DZ_EXIT_OK;
 }
@@ -219,8 +225,6 @@ typedef struct rollover_request {
 	dz_time_t when;
 	dz_time_t now;
 	bool force;
-	uint32_t number;
-	uint16_t tag;
 } rollover_request_t;
 
 static int
@@ -241,30 +245,34 @@ rollover_option(int option, const char *arg, void *ctx)
 	return 1;
 }
 
-static dz_result_t
-apply_rollover(dz_keyring_t *ring, void *ctx, dz_error_t *err)
+/*
+ * Write "#NUMBER" of the zone's key in use of `role` to text (16 bytes).
+ * The state file is only read.  Returns false when it names no such key.
+ */
+static bool
+role_key_text(const dz_keycli_t *options, const char *zone, dz_key_role_t role, char *text)
 {
-	rollover_request_t *req = ctx;
+	dz_keycli_t cli;
+	dz_keyring_t ring;
+	dz_policy_t policy;
+	uint32_t negative_ttl, number = 0;
+	bool found = false;
 
-	if (req->key != NULL) {
-		dz_result_t result = dz_key_op_resolve(ring, req->key, &req->number, err);
-		if (result != DZ_OK)
-			return result;
-	} else {
-		req->number = 0;
-		for (size_t i = 0; i < ring->count; i++) {
-			const dz_key_t *k = &ring->keys[i];
-			if (!k->standby && k->goal == DZ_GOAL_OMNIPRESENT && k->successor == 0 &&
-			    k->role == req->role)
-				req->number = k->number;
+	dz_keycli_init(&cli);
+	cli.config_path = options->config_path;
+	if (dz_keycli_open(&cli, NULL) == DZ_OK) {
+		/* Without a state file the ring is empty, but it and the policy are set. */
+		dz_result_t result = dz_keycli_load(&cli, zone, &ring, &policy, &negative_ttl, NULL);
+		if (result == DZ_OK || result == DZ_ENOTFOUND) {
+			found = dz_key_request_role_key(&ring, role, &number, NULL) == DZ_OK;
+			dz_keyring_clear(&ring);
+			dz_policy_clear(&policy);
 		}
-		if (req->number == 0)
-			return dz_error_set(err, DZ_ENOTFOUND,
-					    "zone %s has no %s in use that could be rolled",
-					    ring->zone, dz_role_name(req->role));
 	}
-	req->tag = dz_keyring_find(ring, req->number)->tag;
-	return dz_key_op_request_rollover(ring, req->number, req->when, req->force, req->now, err);
+	dz_keycli_close(&cli);
+	if (found)
+		snprintf(text, 16, "#%" PRIu32, number);
+	return found;
 }
 
 int
@@ -300,15 +308,28 @@ dz_cmd_key_rollover(int argc, char **argv, const char *name)
 	if (req.when_text != NULL &&
 	    dz_keycli_time(req.when_text, req.now, &req.when, &err) != DZ_OK)
 		return fail(name, &err);
+	char when[DZ_TIME_TEXT_MAX], number[16];
+	const char *target = req.key;
+	if (target == NULL && cli.state_dir == NULL && role_key_text(&cli, argv[optind], req.role, number))
+		target = number;
+	if (target != NULL) {
+		char *request[] = { (char *)name, argv[optind], (char *)target,
+				    (char *)dz_time_format(req.when, when), "force" };
+		if (forward(&cli, name, req.force ? 5 : 4, request, &status))
+			return status;
+	}
+
+	dz_key_request_t applied = { .kind = DZ_KEY_REQUEST_ROLLOVER, .zone = argv[optind],
+				     .key = req.key, .role = req.role, .when = req.when,
+				     .now = req.now, .force = req.force };
 	if (open_cli(&cli, &err) != DZ_OK ||
-	    dz_keycli_edit(&cli, argv[optind], apply_rollover, &req, &err) != DZ_OK) {
+	    dz_keycli_edit(&cli, argv[optind], dz_key_request_apply, &applied, &err) != DZ_OK) {
 		dz_keycli_close(&cli);
 		return fail(name, &err);
 	}
-	char when[DZ_TIME_TEXT_MAX];
 	printf("recorded: %srollover of key %u (#%" PRIu32 ") of zone %s requested for %s; see "
 	       "'danezone rollover plan %s'\n",
-	       req.force ? "emergency " : "", req.tag, req.number, argv[optind],
+	       req.force ? "emergency " : "", applied.tag, applied.number, argv[optind],
 	       dz_time_format(req.when < req.now ? req.now : req.when, when), argv[optind]);
 	dz_keycli_close(&cli);
 	return DZ_EXIT_OK;
@@ -337,30 +358,9 @@ step_usage(FILE *out)
 	dz_keycli_usage(out);
 }
 
-static dz_result_t
-apply_clock_ack(dz_keyring_t *ring, void *ctx, dz_error_t *err)
-{
-	(void)ctx;
-	if (!ring->clock.frozen)
-		return dz_error_set(err, DZ_ESTATE,
-				    "key transitions of zone %s are not frozen; nothing to acknowledge",
-				    ring->zone);
-	dz_key_op_clock_ack(ring);
-	return DZ_OK;
-}
-
-static dz_result_t
-apply_step(dz_keyring_t *ring, void *ctx, dz_error_t *err)
-{
-	(void)ctx;
-	(void)err;
-	dz_key_op_step(ring);
-	return DZ_OK;
-}
-
 static int
 simple_command(int argc, char **argv, const char *name, void (*usage)(FILE *),
-	       dz_key_ring_edit_fn fn, const char *done)
+	       dz_key_request_kind_t kind, const char *done)
 {
 	dz_keycli_t cli;
 	dz_error_t err;
@@ -372,9 +372,13 @@ simple_command(int argc, char **argv, const char *name, void (*usage)(FILE *),
 		return status;
 	if (argc - optind != 1)
 		return usage_error(name, "expected ZONE");
+	char *request[] = { (char *)name, argv[optind] };
+	if (forward(&cli, name, 2, request, &status))
+		return status;
+	dz_key_request_t req = { .kind = kind, .zone = argv[optind] };
 	dz_error_init(&err);
 	if (open_cli(&cli, &err) != DZ_OK ||
-	    dz_keycli_edit(&cli, argv[optind], fn, NULL, &err) != DZ_OK) {
+	    dz_keycli_edit(&cli, argv[optind], dz_key_request_apply, &req, &err) != DZ_OK) {
 		dz_keycli_close(&cli);
 		return fail(name, &err);
 	}
@@ -387,14 +391,14 @@ simple_command(int argc, char **argv, const char *name, void (*usage)(FILE *),
 int
 dz_cmd_key_clock_ack(int argc, char **argv, const char *name)
 {
-	return simple_command(argc, argv, name, clock_ack_usage, apply_clock_ack,
+	return simple_command(argc, argv, name, clock_ack_usage, DZ_KEY_REQUEST_CLOCK_ACK,
 			      "clock acknowledged");
 }
 
 int
 dz_cmd_key_step(int argc, char **argv, const char *name)
 {
-	return simple_command(argc, argv, name, step_usage, apply_step, "one manual step");
+	return simple_command(argc, argv, name, step_usage, DZ_KEY_REQUEST_STEP, "one manual step");
 }
 
 /* ------------------------------------------------------------------ backup-done */
@@ -407,19 +411,6 @@ backup_usage(FILE *out)
 		"Confirm that KEY (tag or #NUMBER) is backed up, so its records may become\n"
 		"omnipresent.\n\n");
 	dz_keycli_usage(out);
-}
-
-typedef struct backup_request {
-	const char *key;
-	uint32_t number;
-} backup_request_t;
-
-static dz_result_t
-apply_backup(dz_keyring_t *ring, void *ctx, dz_error_t *err)
-{
-	backup_request_t *req = ctx;
-	dz_result_t result = dz_key_op_resolve(ring, req->key, &req->number, err);
-	return result == DZ_OK ? dz_key_op_confirm_backup(ring, req->number, err) : result;
 }
 
 int
@@ -435,10 +426,14 @@ dz_cmd_key_backup_done(int argc, char **argv, const char *name)
 		return status;
 	if (argc - optind != 2)
 		return usage_error(name, "expected ZONE and KEY");
-	backup_request_t req = { .key = argv[optind + 1] };
+	char *request[] = { (char *)name, argv[optind], argv[optind + 1] };
+	if (forward(&cli, name, 3, request, &status))
+		return status;
+	dz_key_request_t req = { .kind = DZ_KEY_REQUEST_BACKUP_DONE, .zone = argv[optind],
+				 .key = argv[optind + 1] };
 	dz_error_init(&err);
 	if (open_cli(&cli, &err) != DZ_OK ||
-	    dz_keycli_edit(&cli, argv[optind], apply_backup, &req, &err) != DZ_OK) {
+	    dz_keycli_edit(&cli, argv[optind], dz_key_request_apply, &req, &err) != DZ_OK) {
 		dz_keycli_close(&cli);
 		return fail(name, &err);
 	}

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/policy.h"
+#include "signer/cmd_daemon.h"
 #include "signer/command.h"
 #include "signer/job.h"
 #include "signer/sign_keys.h"
@@ -44,8 +45,11 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: danezone sign --zone ZONE (--input FILE | --previous FILE --diff FILE)\n"
-		"                     (--output FILE | --snapshot-out FILE) [options]\n\n"
+		"                     (--output FILE | --snapshot-out FILE) [options]\n"
+		"       danezone sign [-c FILE] ZONE\n\n"
 		"Sign one zone with keys in a PKCS#11 token and write the signed zone file.\n"
+		"The second form has the running danezoned sign the configured zone ZONE\n"
+		"again at once (the configuration FILE names its control socket).\n"
 		"With --previous, signatures of the previous signed zone that are still good\n"
 		"are kept and only what changed is signed.\n\n"
 		"  --zone ZONE                 zone name (origin)\n"
@@ -190,6 +194,9 @@ dz_cmd_sign(int argc, char **argv)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int status = DZ_EXIT_FAILURE;
 	int c;
+
+	if (dz_daemon_sign(argc, argv, &status))
+		return status;
 
 	/* The policy values of the table become options too, after the fixed ones. */
 	while (long_options[fixed].name != NULL)

@@ -2,6 +2,7 @@
  * cmd_status.c -- `danezone status [ZONE]`: the keys of each zone with the
  * state of each record, what every record waits for, and the next key
  * event with its time, computed by a dry run of the key manager's engine.
+ * When danezoned runs, it prints the status instead (signer/cmd_daemon.h).
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 #include "common/clock.h"
 #include "common/duration.h"
 #include "keystore/engine.h"
+#include "signer/cmd_daemon.h"
 #include "signer/command.h"
 #include "signer/key_state_cli.h"
 
@@ -24,7 +26,9 @@ usage(FILE *out)
 		"usage: danezone status [ZONE] [-c FILE | --state-dir DIR] [--now TIME]\n\n"
 		"Show each zone's keys: role, algorithm, key tag, the state of each record\n"
 		"(DNSKEY, KRRSIG, ZRRSIG, DS), the goal, what each record waits for, and the next\n"
-		"key event with its time.\n\n");
+		"key event with its time.  When danezoned answers on the control socket of the\n"
+		"configuration, the status comes from the daemon (unless --now or --state-dir\n"
+		"is given).\n\n");
 	dz_keycli_usage(out);
 	fprintf(out, "  --now TIME          compute as if the time were TIME (RFC 3339 UTC)\n");
 }
@@ -236,6 +240,13 @@ dz_cmd_status(int argc, char **argv)
 	if (argc - optind > 1) {
 		usage(stderr);
 		return DZ_EXIT_USAGE;
+	}
+	/* A running daemon has the current state; --now and --state-dir are offline only. */
+	if (now_text == NULL && cli.state_dir == NULL) {
+		char *request[] = { "status", optind < argc ? argv[optind] : NULL };
+		if (dz_daemon_forward("status", cli.config_path, optind < argc ? 2 : 1, request,
+				      &status))
+			return status;
 	}
 	dz_error_init(&err);
 	if (now_text != NULL && dz_keycli_time(now_text, now, &now, &err) != DZ_OK)

@@ -34,10 +34,13 @@ int dz_cmd_config_schema(int argc, char **argv);
 int dz_cmd_hsm(int argc, char **argv);
 int dz_cmd_key(int argc, char **argv);
 int dz_cmd_records(int argc, char **argv);
+int dz_cmd_reload(int argc, char **argv);
 int dz_cmd_rollover(int argc, char **argv);
 int dz_cmd_sign(int argc, char **argv);
 int dz_cmd_status(int argc, char **argv);
+int dz_cmd_stop(int argc, char **argv);
 int dz_cmd_tlsa(int argc, char **argv);
 int dz_cmd_version(int argc, char **argv);
+int dz_cmd_zone(int argc, char **argv);
 
 #endif

@@ -32,15 +32,19 @@
  * connection.
  *
  * Limits.  At most DZ_CONTROL_CLIENTS_DEFAULT connections at a time (more
- * are closed at once) and a connection idle for DZ_CONTROL_IDLE_MS_DEFAULT
- * (no request arriving, or a response not being read) is closed;
+ * are closed at once).  A connection on which no byte arrives, or whose
+ * response is not read, for DZ_CONTROL_IDLE_MS_DEFAULT is closed.
  * dz_control_set_limits() changes both.  Rejections and malformed frames
  * are logged rate-limited.
  *
  * Threads: the server runs on the thread of its event base, and handlers
  * run there too, so a handler must not block for long: a "sign" handler
- * schedules the work and returns.  The parse and format functions are
- * thread safe.  The client side is in signer/control_client.h.
+ * schedules the work and returns.  A handler may end the loop (the "stop"
+ * of the daemon) but must not call dz_control_destroy() itself.  The
+ * process must ignore SIGPIPE, because libevent sends responses with
+ * writev(), which raises it when a client has gone.  The parse and format
+ * functions are thread safe.  The client side is in
+ * signer/control_client.h.
  */
 #ifndef DZ_SIGNER_CONTROL_H
 #define DZ_SIGNER_CONTROL_H
@@ -94,13 +98,15 @@ typedef struct dz_control_command {
  * Create the control socket at `path` and serve it on `base`.
  *
  * An existing file at `path` is removed only when it is a socket on which
- * nothing listens; when a process answers there the result is DZ_EBUSY
- * ("another danezoned is running"), and any other kind of file is DZ_EEXIST.
- * The socket is bound with umask 0177 (so the process umask changes for the
- * duration of bind(); call this before starting threads that create files),
- * then gets `mode` and, unless `group` is (gid_t)-1, the group `group`,
- * which needs root or membership in the group (DZ_EPERM otherwise).  Without
- * a group the socket keeps the daemon's effective gid as its group.
+ * nothing listens.  When a process accepts connections there the result is
+ * DZ_EBUSY ("another danezoned is running"), and any other kind of file is
+ * DZ_EEXIST.  The socket is bound with umask 0177 (so the process umask
+ * changes for the duration of bind(); call this before starting threads
+ * that create files), then gets `mode` and, unless `group` is (gid_t)-1,
+ * the group `group`, which needs root or membership in the group (DZ_EPERM
+ * otherwise).  Without a group the socket file keeps the group the file
+ * system gives new files, usually the daemon's effective gid.  The peer
+ * check uses the group the file has.
  *
  * `path` may be NULL for a server without a socket file, which only serves
  * connections given to dz_control_adopt() (tests, the fuzz target).
@@ -115,12 +121,15 @@ dz_result_t dz_control_create(struct event_base *base, const char *path, mode_t 
 /*
  * Close the listening socket, remove its file, and close every connection
  * after one non-blocking attempt to send the responses still queued (so
- * that the answer of a "stop" handler reaches its client when the daemon
+ * that the response of a "stop" handler reaches its client when the daemon
  * exits right after it).  NULL is ignored.
  */
 void dz_control_destroy(dz_control_t *control);
 
-/* Change the idle timeout (ms, > 0) and the maximum number of connections (> 0). */
+/*
+ * Change the idle timeout (ms) and the maximum number of connections; 0
+ * keeps a value.  The timeout applies to connections accepted afterwards.
+ */
 void dz_control_set_limits(dz_control_t *control, unsigned idle_ms, unsigned clients_max);
 
 /*

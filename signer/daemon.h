@@ -15,8 +15,8 @@
  * what changed, and commits the exact difference with dz_publish_diff().
  * The first publication of a zone and the first after each start-up are
  * full versions (dz_publish_commit()).  The in-memory state is adopted only
- * after the commit succeeded; after any failure the tree is dropped and the
- * next job loads it again from the published snapshot.
+ * after the commit succeeded.  After any failure the tree is dropped, and
+ * the next job loads it again from the published snapshot.
  */
 #ifndef DZ_SIGNER_DAEMON_H
 #define DZ_SIGNER_DAEMON_H
@@ -101,6 +101,7 @@ typedef struct daemon_zone {
 	unsigned fresh;			/* the part of `want` that new events added since the last job */
 	bool busy;			/* a job runs */
 	bool materialize_due;		/* the text file is behind the committed serial */
+	bool parent_due;		/* the parent's servers are to be asked for the DS RRset */
 	bool removed;			/* removed by a reload: freed when its job ends */
 	bool source_failed;		/* the source could not be read at the last try */
 
@@ -152,6 +153,16 @@ struct dz_daemon {
 	dz_mail_t *mail;
 	struct event *mail_event;	/* the mail watcher's descriptor */
 	struct event *mail_timer;
+	/*
+	 * A worker asks the secondaries for their serials through `mail`,
+	 * which is not thread safe: until it ends, the loop leaves `mail`
+	 * alone, queues the publications to note, and defers a reload.
+	 */
+	bool mail_probing;
+	int64_t mail_probe_at;		/* monotonic ms of the next probe */
+	struct daemon_note *mail_notes;	/* publications to note after the probe */
+	size_t mail_note_count;
+	bool reload_pending;
 	dz_watch_t *watch;		/* zone sources; tag = index + 1 in `zones` at add time */
 	struct event *watch_event;
 	struct event *watch_timer;
@@ -205,8 +216,13 @@ dz_result_t daemon_keys_plan(daemon_zone_t *z, dz_time_t now, dz_key_plan_t **pl
 /* Record the plan as published at `published_at`, log failures, and update key_event_at. */
 void daemon_keys_commit(daemon_zone_t *z, dz_key_plan_t *plan, dz_time_t published_at,
 			bool full_resign);
-/* Query the parent's servers when due and apply the answers (blocks up to the query timeout). */
-void daemon_keys_poll_parent(daemon_zone_t *z, dz_time_t now);
+/*
+ * A job that asks the parent's servers for the zone's DS RRset, in *out;
+ * NULL when the zone has no parent servers or no key manager.  DZ_ENOMEM.
+ */
+dz_result_t daemon_keys_parent_job(daemon_zone_t *z, daemon_job_t **out);
+/* Apply the answers of a finished parent job and plan the next query. */
+void daemon_keys_parent_answers(daemon_zone_t *z, const daemon_job_t *job, dz_time_t now);
 /* Reconcile the key states with the key set of the snapshot a zone serves. */
 void daemon_keys_reconcile(daemon_zone_t *z, const dz_zone_t *served, dz_time_t now);
 
@@ -247,8 +263,14 @@ dz_result_t daemon_privsep_check_root(const dz_daemon_t *d, dz_error_t *err);
 /* The user signer processes switch to after login; *has_target is false for none. */
 dz_result_t daemon_privsep_signer_target(const dz_daemon_t *d, struct dz_privdrop_target *out,
 					 bool *has_target, dz_error_t *err);
-/* Give the state folder to server.user with the published folders readable by
- * server.dns-user, then switch this process to server.user / server.group. */
+/* Switch this process to server.user / server.group (or check that root may stay). */
+/*
+ * Give the state folder the layout of the processes (daemon_privsep.c)
+ * when started as root with server.user.  Call it after the zones' files
+ * are recovered and before the DNS server process starts, so that process
+ * can read the published files from its first moment.
+ */
+dz_result_t daemon_privsep_prepare(dz_daemon_t *d, dz_error_t *err);
 dz_result_t daemon_privsep_drop(dz_daemon_t *d, dz_error_t *err);
 
 /* daemon_serve.c: every call into the DNS server. */
@@ -261,6 +283,13 @@ void daemon_serve_stop(dz_daemon_t *d);
 
 /* daemon_reload.c */
 void daemon_reload(dz_daemon_t *d);
+/* Record a publication for the TLSA rollover (queued while a probe runs). */
+void daemon_mail_note_published(dz_daemon_t *d, const char *zone, uint32_t serial,
+				uint32_t negative_ttl, dz_time_t now);
+/* The current mail records of a zone to copy into a job; false while a probe runs. */
+bool daemon_mail_records(const dz_daemon_t *d, const char *zone, const dz_records_t **records);
+/* Handle the end of a probe of the secondaries (loop thread). */
+void daemon_mail_probe_finished(dz_daemon_t *d);
 /* Create the mail records object for the current configuration and hook it into the loop. */
 dz_result_t daemon_mail_start(dz_daemon_t *d, dz_error_t *err);
 void daemon_mail_stop(dz_daemon_t *d);

@@ -3,7 +3,7 @@
  * to the source, the mail records and the key set, sign, and publish the
  * difference; or rewrite the published files and run the publish hook.
  *
- * Nothing here touches the loop's state: the job's inputs are copies, and
+ * Nothing here touches the loop's state.  The job's inputs are copies, and
  * the tree belongs to the job while it runs.
  */
 #include "config.h"
@@ -244,7 +244,7 @@ publish_full(daemon_job_t *job, const dz_buf_t *removed, const dz_buf_t *added, 
 	return dz_publish_commit(&job->target, writer, removed, added, &job->serial, err);
 }
 
-/* min(SOA TTL, SOA MINIMUM) of the tree, the TTL of negative answers (RFC 2308 section 5). */
+/* min(SOA TTL, SOA MINIMUM) of the tree: the TTL of negative responses (RFC 2308 section 5). */
 static uint32_t
 negative_ttl(const dz_zone_t *zone)
 {
@@ -416,6 +416,23 @@ run_materialize(daemon_job_t *job)
 	job->hook_result = dz_hook_run(job->hook, env, DZ_HOOK_TIMEOUT_SECONDS, &job->hook_err);
 }
 
+/* Ask each parent server in turn; failures are recorded in the answers. */
+static void
+run_parent(daemon_job_t *job)
+{
+	char zone[sizeof(job->target.zone)];
+	size_t len = strlen(job->target.zone);
+
+	snprintf(zone, sizeof(zone), "%.*s", (int)(len > 1 ? len - 1 : len), job->target.zone);
+	for (size_t i = 0; i < job->parent_count; i++) {
+		dz_error_t err;
+		dz_error_init(&err);
+		dz_key_parent_query(zone, &job->parent_servers[i], DZ_DAEMON_QUERY_TIMEOUT_MS,
+				    &job->parent_answers[i], &err);
+	}
+	job->result = DZ_OK;
+}
+
 void
 daemon_job_run(daemon_job_t *job)
 {
@@ -424,6 +441,10 @@ daemon_job_run(daemon_job_t *job)
 	dz_error_init(&job->err);
 	if (job->kind == DAEMON_JOB_SIGN)
 		run_sign(job);
+	else if (job->kind == DAEMON_JOB_PARENT)
+		run_parent(job);
+	else if (job->kind == DAEMON_JOB_PROBE)
+		dz_mail_probe_secondaries(job->mail_obj, job->now, DZ_DAEMON_QUERY_TIMEOUT_MS);
 	else
 		run_materialize(job);
 	job->seconds = monotonic_seconds() - start;
@@ -444,5 +465,12 @@ daemon_job_free(daemon_job_t *job)
 	dz_policy_clear(&job->policy);
 	free(job->keys.keys);
 	dz_key_plan_destroy(job->plan);
+	free(job->parent_servers);
+	free(job->parent_answers);
+	free(job->tsig_name);
+	free(job->tsig_algorithm);
+	if (job->tsig_secret != NULL)
+		dz_secure_zero(job->tsig_secret, strlen(job->tsig_secret));
+	free(job->tsig_secret);
 	free(job);
 }

@@ -9,11 +9,14 @@
 #define DZ_SIGNER_DAEMON_JOB_H
 
 #include "signer/daemon.h"
+#include "keystore/parent.h"
 #include "signer/load.h"
 
 typedef enum daemon_job_kind {
 	DAEMON_JOB_SIGN,	/* apply changes, sign, publish */
 	DAEMON_JOB_MATERIALIZE, /* rewrite the snapshot and text file, then run the hook */
+	DAEMON_JOB_PARENT,	/* ask the parent's servers for the zone's DS RRset */
+	DAEMON_JOB_PROBE,	/* ask the secondaries for their serials (no zone) */
 } daemon_job_kind_t;
 
 /* Where a failed job stopped. */
@@ -51,6 +54,16 @@ struct daemon_job {
 	char *hook;		   /* publish hook (owned), or NULL */
 	uint32_t hook_after;	   /* run the hook when the text serial passed this one */
 
+	/* Inputs of a parent job: the servers, with the TSIG strings they point to. */
+	dz_parent_server_t *parent_servers;
+	size_t parent_count;
+	char *tsig_name;
+	char *tsig_algorithm;
+	char *tsig_secret;	   /* wiped and freed with the job */
+
+	/* Input of a probe job: the mail object, which the loop leaves alone meanwhile. */
+	dz_mail_t *mail_obj;
+
 	/* Results. */
 	dz_result_t result;
 	dz_error_t err;
@@ -70,6 +83,7 @@ struct daemon_job {
 	size_t added;
 	uint32_t negative_ttl;
 	dz_time_t earliest_expiration;
+	dz_parent_answer_t *parent_answers; /* parent_count answers of a parent job */
 	double seconds;
 };
 

@@ -18,6 +18,7 @@
 #include "keystore/state_file.h"
 #include "signer/apex.h"
 #include "signer/daemon.h"
+#include "signer/daemon_job.h"
 #include "signer/rrsig.h"
 
 /* Signer processes for the default token: server.signer-processes, at least one. */
@@ -368,48 +369,68 @@ daemon_keys_commit(daemon_zone_t *z, dz_key_plan_t *plan, dz_time_t published_at
 	z->parent_check_at = dz_key_manager_next_parent_check(z->keys, daemon_now(z->daemon));
 }
 
-void
-daemon_keys_poll_parent(daemon_zone_t *z, dz_time_t now)
+dz_result_t
+daemon_keys_parent_job(daemon_zone_t *z, daemon_job_t **out)
 {
 	const dz_config_parent_t *parent = &z->conf->parent;
-	dz_parent_answer_t *answers;
+	daemon_job_t *job;
+
+	*out = NULL;
+	if (z->keys == NULL || parent->server_count == 0)
+		return DZ_OK;
+	job = calloc(1, sizeof(*job));
+	if (job == NULL)
+		return DZ_ENOMEM;
+	job->kind = DAEMON_JOB_PARENT;
+	job->zone = z;
+	job->target = z->target;
+	dz_records_init(&job->mail);
+	dz_records_init(&job->tree_mail);
+	job->parent_count = parent->server_count;
+	job->parent_servers = calloc(parent->server_count, sizeof(*job->parent_servers));
+	job->parent_answers = calloc(parent->server_count, sizeof(*job->parent_answers));
+	if (job->parent_servers == NULL || job->parent_answers == NULL)
+		goto nomem;
+	const dz_config_tsig_t *tsig =
+		parent->tsig != NULL ? dz_config_find_tsig(z->daemon->config, parent->tsig) : NULL;
+	if (tsig != NULL) {
+		char algorithm[32];
+		snprintf(algorithm, sizeof(algorithm), "%s.", dz_tsig_algorithm_name(tsig->algorithm));
+		job->tsig_name = strdup(tsig->name);
+		job->tsig_algorithm = strdup(algorithm);
+		job->tsig_secret = strdup(tsig->secret_base64);
+		if (job->tsig_name == NULL || job->tsig_algorithm == NULL || job->tsig_secret == NULL)
+			goto nomem;
+	}
+	for (size_t i = 0; i < parent->server_count; i++) {
+		dz_parent_server_t *server = &job->parent_servers[i];
+		memcpy(&server->addr, &parent->servers[i].addr, parent->servers[i].addr_len);
+		server->addr_len = parent->servers[i].addr_len;
+		snprintf(server->name, sizeof(server->name), "%s", parent->servers[i].text);
+		server->tsig_name = job->tsig_name;
+		server->tsig_algorithm = job->tsig_algorithm;
+		server->tsig_secret_base64 = job->tsig_secret;
+	}
+	*out = job;
+	return DZ_OK;
+nomem:
+	daemon_job_free(job);
+	return DZ_ENOMEM;
+}
+
+void
+daemon_keys_parent_answers(daemon_zone_t *z, const daemon_job_t *job, dz_time_t now)
+{
 	unsigned problems = 0;
 	dz_error_t err;
 
-	if (z->keys == NULL || parent->server_count == 0)
+	if (z->keys == NULL)
 		return;
-	answers = calloc(parent->server_count, sizeof(*answers));
-	if (answers == NULL)
-		return;
-	const dz_config_tsig_t *tsig =
-		parent->tsig != NULL ? dz_config_find_tsig(z->daemon->config, parent->tsig) : NULL;
-	char algorithm[32] = "";
-	if (tsig != NULL)
-		snprintf(algorithm, sizeof(algorithm), "%s.", dz_tsig_algorithm_name(tsig->algorithm));
-	/*
-	 * NOTE: the queries block the loop, up to DZ_DAEMON_QUERY_TIMEOUT_MS per
-	 * server and try; they run only when the key manager waits for the parent.
-	 */
-	for (size_t i = 0; i < parent->server_count; i++) {
-		dz_parent_server_t server;
-		memset(&server, 0, sizeof(server));
-		memcpy(&server.addr, &parent->servers[i].addr, parent->servers[i].addr_len);
-		server.addr_len = parent->servers[i].addr_len;
-		snprintf(server.name, sizeof(server.name), "%s", parent->servers[i].text);
-		if (tsig != NULL) {
-			server.tsig_name = tsig->name;
-			server.tsig_algorithm = algorithm;
-			server.tsig_secret_base64 = tsig->secret_base64;
-		}
-		dz_error_init(&err);
-		dz_key_parent_query(z->name, &server, DZ_DAEMON_QUERY_TIMEOUT_MS, &answers[i], &err);
-	}
 	dz_error_init(&err);
-	if (dz_key_manager_observe_parent(z->keys, answers, parent->server_count, now, &problems,
-					  &err) != DZ_OK)
+	if (dz_key_manager_observe_parent(z->keys, job->parent_answers, job->parent_count, now,
+					  &problems, &err) != DZ_OK)
 		dz_log_zone(DZ_LOG_ERROR, z->name, "DNSSEC, cannot record the parent's DS: %s",
 			    dz_error_message(&err));
-	free(answers);
 	z->parent_check_at = dz_key_manager_next_parent_check(z->keys, now);
 	/* Every observation may let a DS state move. */
 	z->want |= DAEMON_WANT_KEYS;

@@ -180,35 +180,57 @@ prepare_state(const dz_daemon_t *d, const dz_privdrop_target_t *target, gid_t dn
 	return result;
 }
 
-dz_result_t
-daemon_privsep_drop(dz_daemon_t *d, dz_error_t *err)
+/* Resolve server.user, and the DNS server process's group into *dns_gid. */
+static dz_result_t
+resolve_targets(const dz_daemon_t *d, dz_privdrop_target_t *target, gid_t *dns_gid,
+		dz_error_t *err)
 {
 	const dz_config_server_t *server = &d->config->server;
-	dz_privdrop_target_t target, dns;
-	dz_result_t result;
+	dz_privdrop_target_t dns;
+	dz_result_t result = dz_privdrop_resolve(server->user, server->group, target, err);
 
-	if (server->user == NULL)
-		return daemon_privsep_check_root(d, err);
-	result = dz_privdrop_resolve(server->user, server->group, &target, err);
 	if (result != DZ_OK)
 		return dz_error_prefix(err, "server.user");
-	gid_t dns_gid = target.gid;
+	*dns_gid = target->gid;
 	if (server->dns_user != NULL) {
 		result = dz_privdrop_resolve(server->dns_user, NULL, &dns, err);
 		if (result != DZ_OK)
 			return dz_error_prefix(err, "server.dns-user");
-		if (dns.gid == target.gid || dns.uid == target.uid)
+		if (dns.gid == target->gid || dns.uid == target->uid)
 			return dz_error_set(err, DZ_ECONFIG,
 					    "server.dns-user %s shares the user or group %s of "
 					    "server.user %s, so it could read the key files; give "
 					    "the DNS server process a user and group of its own",
-					    dns.user, dns.group, target.user);
-		dns_gid = dns.gid;
+					    dns.user, dns.group, target->user);
+		*dns_gid = dns.gid;
 	}
-	if (geteuid() == 0) {
-		result = prepare_state(d, &target, dns_gid, err);
-		if (result != DZ_OK)
-			return result;
-	}
+	return DZ_OK;
+}
+
+dz_result_t
+daemon_privsep_prepare(dz_daemon_t *d, dz_error_t *err)
+{
+	dz_privdrop_target_t target;
+	gid_t dns_gid;
+
+	if (d->config->server.user == NULL || geteuid() != 0)
+		return DZ_OK;
+	dz_result_t result = resolve_targets(d, &target, &dns_gid, err);
+	if (result != DZ_OK)
+		return result;
+	return prepare_state(d, &target, dns_gid, err);
+}
+
+dz_result_t
+daemon_privsep_drop(dz_daemon_t *d, dz_error_t *err)
+{
+	dz_privdrop_target_t target;
+	gid_t dns_gid;
+
+	if (d->config->server.user == NULL)
+		return daemon_privsep_check_root(d, err);
+	dz_result_t result = resolve_targets(d, &target, &dns_gid, err);
+	if (result != DZ_OK)
+		return result;
 	return dz_privdrop_apply(&target, NULL, "danezoned", err);
 }

@@ -9,13 +9,121 @@
 #include <string.h>
 
 #include "signer/daemon.h"
+#include "signer/daemon_job.h"
 
 /* Wake at least this often to update the mail records, so a wall-clock step is noticed. */
 #define MAIL_MAX_WAIT_MS 60000
 /* How often the secondaries are asked for their serial while a TLSA rollover waits for them. */
 #define SECONDARY_PROBE_MS 10000
 
+/* A publication to pass to dz_mail_note_published() once a probe ended. */
+struct daemon_note {
+	char *zone;
+	uint32_t serial;
+	uint32_t negative_ttl;
+	dz_time_t now;
+};
+
 static void mail_arm(dz_daemon_t *d);
+static void mail_update(dz_daemon_t *d);
+
+static void
+note_now(dz_daemon_t *d, const char *zone, uint32_t serial, uint32_t negative_ttl, dz_time_t now)
+{
+	dz_error_t err;
+
+	dz_error_init(&err);
+	if (dz_mail_note_published(d->mail, zone, serial, negative_ttl, now, &err) != DZ_OK)
+		dz_log_zone(DZ_LOG_ERROR, zone, "cannot record the published mail records: %s",
+			    dz_error_message(&err));
+}
+
+void
+daemon_mail_note_published(dz_daemon_t *d, const char *zone, uint32_t serial,
+			   uint32_t negative_ttl, dz_time_t now)
+{
+	if (d->mail == NULL)
+		return;
+	if (!d->mail_probing) {
+		note_now(d, zone, serial, negative_ttl, now);
+		return;
+	}
+	struct daemon_note *notes = realloc(d->mail_notes,
+					    (d->mail_note_count + 1) * sizeof(*notes));
+	char *copy = strdup(zone);
+	if (notes == NULL || copy == NULL) {
+		free(copy);
+		if (notes != NULL)
+			d->mail_notes = notes;
+		dz_log_zone(DZ_LOG_ERROR, zone, "cannot record serial %u for the TLSA rollover: out of "
+			    "memory", serial);
+		return;
+	}
+	d->mail_notes = notes;
+	notes[d->mail_note_count++] = (struct daemon_note){ copy, serial, negative_ttl, now };
+}
+
+bool
+daemon_mail_records(const dz_daemon_t *d, const char *zone, const dz_records_t **records)
+{
+	*records = NULL;
+	if (d->mail_probing)
+		return false;
+	if (d->mail != NULL)
+		*records = dz_mail_records(d->mail, zone);
+	return true;
+}
+
+/* Hand the mail object to a worker that asks the secondaries for their serials. */
+static void
+start_probe(dz_daemon_t *d)
+{
+	daemon_job_t *job = calloc(1, sizeof(*job));
+
+	if (job == NULL) {
+		dz_log(DZ_LOG_ERROR, "cannot ask the secondaries for their serials: out of memory");
+		return;
+	}
+	job->kind = DAEMON_JOB_PROBE;
+	job->mail_obj = d->mail;
+	job->now = daemon_now(d);
+	dz_records_init(&job->mail);
+	dz_records_init(&job->tree_mail);
+	d->mail_probing = true;
+	/* The descriptor stays readable until the probe ends; its events wait for that. */
+	event_del(d->mail_event);
+	evtimer_del(d->mail_timer);
+	daemon_workers_submit(d, job);
+}
+
+void
+daemon_mail_probe_finished(dz_daemon_t *d)
+{
+	d->mail_probing = false;
+	d->mail_probe_at = daemon_monotonic_ms() + SECONDARY_PROBE_MS;
+	for (size_t i = 0; i < d->mail_note_count; i++) {
+		struct daemon_note *note = &d->mail_notes[i];
+		note_now(d, note->zone, note->serial, note->negative_ttl, note->now);
+		free(note->zone);
+	}
+	free(d->mail_notes);
+	d->mail_notes = NULL;
+	d->mail_note_count = 0;
+	if (d->stopping)
+		return;
+	event_add(d->mail_event, NULL);
+	dz_mail_process_events(d->mail, daemon_monotonic_ms());
+	mail_update(d);
+	/* Zones that wanted to start a run while the mail records were busy. */
+	for (size_t i = 0; i < d->zone_count; i++)
+		daemon_zone_kick(d->zones[i]);
+	if (d->reload_pending) {
+		d->reload_pending = false;
+		daemon_reload(d);
+		return;
+	}
+	mail_arm(d);
+}
 
 static dz_result_t
 mail_changed(void *ctx, const char *zone, const dz_records_t *added, const dz_records_t *removed)
@@ -36,6 +144,8 @@ mail_changed(void *ctx, const char *zone, const dz_records_t *added, const dz_re
 static void
 mail_update(dz_daemon_t *d)
 {
+	if (d->mail_probing)
+		return;
 	int64_t now_ms = daemon_monotonic_ms();
 	dz_time_t now = daemon_now(d);
 	dz_error_t err;
@@ -67,11 +177,13 @@ mail_timer_fired(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (d->mail_probing)
+		return;
 	mail_update(d);
-	if (dz_mail_awaits_secondaries(d->mail)) {
-		/* NOTE: blocks the loop up to DZ_DAEMON_QUERY_TIMEOUT_MS per secondary address. */
-		dz_mail_probe_secondaries(d->mail, daemon_now(d), DZ_DAEMON_QUERY_TIMEOUT_MS);
-		mail_update(d);
+	if (dz_mail_awaits_secondaries(d->mail) && daemon_monotonic_ms() >= d->mail_probe_at &&
+	    !d->stopping) {
+		start_probe(d);
+		return;
 	}
 	mail_arm(d);
 }
@@ -84,8 +196,13 @@ mail_arm(dz_daemon_t *d)
 
 	if (wait < 0 || wait > MAIL_MAX_WAIT_MS)
 		wait = MAIL_MAX_WAIT_MS;
-	if (dz_mail_awaits_secondaries(d->mail) && wait > SECONDARY_PROBE_MS)
-		wait = SECONDARY_PROBE_MS;
+	if (dz_mail_awaits_secondaries(d->mail)) {
+		int64_t probe = d->mail_probe_at - daemon_monotonic_ms();
+		if (probe < 0)
+			probe = 0;
+		if (wait > probe)
+			wait = probe;
+	}
 	struct timeval tv = { (time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000) };
 	evtimer_add(d->mail_timer, &tv);
 }
@@ -276,7 +393,12 @@ daemon_reload(dz_daemon_t *d)
 	dz_error_t err;
 	size_t added, removed;
 
-	dz_log(DZ_LOG_NOTICE, "received SIGHUP, reloading %s", d->config_path);
+	if (d->mail_probing) {
+		/* The mail object is replaced below, so the probe that uses it ends first. */
+		d->reload_pending = true;
+		return;
+	}
+	dz_log(DZ_LOG_NOTICE, "reloading %s", d->config_path);
 	config = daemon_load_config(d->config_path, true);
 	if (config == NULL) {
 		dz_log(DZ_LOG_ERROR, "reload failed: the current configuration stays in use");

@@ -161,6 +161,13 @@ start_sign_job(daemon_zone_t *z)
 	job->zone = z;
 	job->kind = DAEMON_JOB_SIGN;
 	job->now = daemon_now(d);
+	dz_records_init(&job->mail);
+	const dz_records_t *mail = NULL;
+	if (!daemon_mail_records(d, z->name, &mail)) {
+		/* A probe of the secondaries holds the mail records: its end starts the run. */
+		daemon_job_free(job);
+		return;
+	}
 	if (daemon_keys_plan(z, job->now, &job->plan, &job->keys, &err) != DZ_OK) {
 		dz_log_condition_raise(&z->sign_condition, DZ_LOG_ERROR,
 				       "zone %s: DNSSEC, cannot sign: %s; still serving serial %u",
@@ -172,8 +179,6 @@ start_sign_job(daemon_zone_t *z)
 		return;
 	}
 	job->keys_changed = job->plan != NULL && dz_key_plan_changes_keyset(job->plan);
-	dz_records_init(&job->mail);
-	const dz_records_t *mail = d->mail != NULL ? dz_mail_records(d->mail, z->name) : NULL;
 	if (mail != NULL && dz_records_copy(&job->mail, mail) != DZ_OK) {
 		dz_log_zone(DZ_LOG_ERROR, z->name, "cannot start a signing run: out of memory");
 		daemon_job_free(job);
@@ -233,6 +238,17 @@ daemon_zone_kick(daemon_zone_t *z)
 		start_sign_job(z);
 		return;
 	}
+	if (z->parent_due) {
+		daemon_job_t *job = NULL;
+		z->parent_due = false;
+		if (daemon_keys_parent_job(z, &job) != DZ_OK) {
+			dz_log_zone(DZ_LOG_ERROR, z->name, "cannot ask the parent for the DS: out of memory");
+		} else if (job != NULL) {
+			z->busy = true;
+			daemon_workers_submit(d, job);
+			return;
+		}
+	}
 	if (z->materialize_due && !evtimer_pending(z->idle_timer, NULL))
 		start_materialize_job(z);
 }
@@ -279,7 +295,7 @@ zone_timer_fired(evutil_socket_t fd, short what, void *arg)
 	}
 	if (z->parent_check_at <= now) {
 		z->parent_check_at = DZ_TIME_NEVER;
-		daemon_keys_poll_parent(z, now);
+		z->parent_due = true;
 	}
 	if (z->retry_at <= now) {
 		z->retry_at = DZ_TIME_NEVER;
@@ -324,7 +340,8 @@ sign_failed(daemon_zone_t *z, daemon_job_t *job, dz_time_t now)
 		if (job->result == DZ_EHSM_KEY && z->failures == 0) {
 			/*
 			 * A key generated just now: the signer processes rebuild their
-			 * key index at most once a second, so the first try may miss it.
+			 * key index at most once a second (REFRESH_INTERVAL_NS in
+			 * hsm/index.c), so the first try may miss it.
 			 */
 			dz_log_zone(DZ_LOG_INFO, z->name, "DNSSEC, %s; retrying", message);
 			break;
@@ -386,6 +403,16 @@ sign_finished(daemon_zone_t *z, daemon_job_t *job)
 	dz_log_condition_clear(&z->publish_condition, "zone %s: publication works again", z->name);
 	z->failures = 0;
 	z->retry_at = DZ_TIME_NEVER;
+	if (job->negative_ttl != z->negative_ttl && z->keys != NULL) {
+		/* Key timings wait for negative answers to expire, so the manager needs the TTL. */
+		const dz_policy_t *policy = daemon_zone_policy(d, z->conf);
+		dz_error_init(&err);
+		if (policy != NULL &&
+		    dz_key_manager_set_policy(z->keys, policy, job->negative_ttl, &err) != DZ_OK)
+			dz_log_zone(DZ_LOG_ERROR, z->name,
+				    "DNSSEC, cannot give the key manager the negative TTL %u: %s",
+				    job->negative_ttl, dz_error_message(&err));
+	}
 	z->negative_ttl = job->negative_ttl;
 	z->last_rrsets_signed = job->update.sign.rrsets_signed;
 	z->last_signatures = job->update.sign.signatures;
@@ -411,11 +438,7 @@ sign_finished(daemon_zone_t *z, daemon_job_t *job)
 		if (daemon_serve_published(d, z->name, &err) != DZ_OK)
 			dz_log_zone(DZ_LOG_ERROR, z->name, "the DNS server did not load serial %u: %s",
 				    job->serial, dz_error_message(&err));
-		if (d->mail != NULL &&
-		    dz_mail_note_published(d->mail, z->name, job->serial, job->negative_ttl, now,
-					   &err) != DZ_OK)
-			dz_log_zone(DZ_LOG_ERROR, z->name, "cannot record the published mail records: %s",
-				    dz_error_message(&err));
+		daemon_mail_note_published(d, z->name, job->serial, job->negative_ttl, now);
 		z->materialize_due = true;
 		struct timeval idle = { DZ_DAEMON_MATERIALIZE_IDLE_MS / 1000,
 					(DZ_DAEMON_MATERIALIZE_IDLE_MS % 1000) * 1000 };
@@ -473,6 +496,11 @@ daemon_job_finished(dz_daemon_t *d, daemon_job_t *job)
 {
 	daemon_zone_t *z = job->zone;
 
+	if (job->kind == DAEMON_JOB_PROBE) {
+		daemon_job_free(job);
+		daemon_mail_probe_finished(d);
+		return;
+	}
 	z->busy = false;
 	if (z->removed) {
 		daemon_job_free(job);
@@ -481,6 +509,8 @@ daemon_job_finished(dz_daemon_t *d, daemon_job_t *job)
 	}
 	if (job->kind == DAEMON_JOB_SIGN)
 		sign_finished(z, job);
+	else if (job->kind == DAEMON_JOB_PARENT)
+		daemon_keys_parent_answers(z, job, daemon_now(d));
 	else
 		materialize_finished(z, job);
 	daemon_job_free(job);

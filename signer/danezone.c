@@ -17,11 +17,14 @@ static const dz_command_t commands[] = {
 	{ "hsm", "list PKCS#11 tokens and benchmark signing", dz_cmd_hsm },
 	{ "key", "key ceremonies: create, list, export and delete keys in a token", dz_cmd_key },
 	{ "records", "print the mail records generated for a zone", dz_cmd_records }, \
+	{ "reload", "have the running danezoned read its configuration again", dz_cmd_reload },
 	{ "rollover", "print the coming key events of a zone (rollover plan)", dz_cmd_rollover },
-	{ "sign", "sign a zone file with keys in a PKCS#11 token", dz_cmd_sign },
+	{ "sign", "sign a zone file with keys in a PKCS#11 token, or have danezoned sign ZONE", dz_cmd_sign },
 	{ "status", "show each zone's keys, their states and the next key event", dz_cmd_status },
+	{ "stop", "stop the running danezoned", dz_cmd_stop },
 	{ "tlsa", "show or advance the TLSA rollover of the mail hosts", dz_cmd_tlsa },
 	{ "version", "print the versions of danezone and its libraries", dz_cmd_version },
+	{ "zone", "list the zones of the running danezoned: 'zone list'", dz_cmd_zone },
 };
 
 int

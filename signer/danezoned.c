@@ -3,11 +3,12 @@
  * its mail records current and its keys rolling, and serves it to the
  * secondaries as a hidden primary.
  *
- * Start-up order (see danezoned(8)): options, configuration and its checks,
- * logging, background, pidfile, tokens and signer processes (forked before
- * any thread), each zone's published files and key state, the DNS server's
- * sockets, the control socket, then the single point where privileges are
- * dropped, then the watches, the worker threads and the loop.
+ * Start-up order (see danezoned(8)): options, the configuration and its
+ * checks, logging, background, pidfile, then the tokens and signer
+ * processes, which fork before any thread exists.  Next come each zone's
+ * published files and key state, the DNS server's sockets and the control
+ * socket.  Privileges are dropped at a single point after them, and then
+ * the watches, the worker threads and the loop start.
  */
 #include "config.h"
 
@@ -165,7 +166,7 @@ pidfile_create(dz_daemon_t *d, const char *path, dz_error_t *err)
 		close(fd);
 		return DZ_EIO;
 	}
-	/* The descriptor stays open, without close-on-exec cleared, to keep the lock. */
+	/* The descriptor stays open until exit to keep the lock; O_CLOEXEC keeps it from hooks. */
 	d->pidfile = strdup(path);
 	if (d->pidfile == NULL) {
 		close(fd);
@@ -199,6 +200,7 @@ signal_reload(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
+	dz_log(DZ_LOG_NOTICE, "received SIGHUP");
 	daemon_reload(arg);
 }
 
@@ -276,7 +278,8 @@ start(dz_daemon_t *d, dz_error_t *err)
 	if (daemon_tokens_open(d, err) != DZ_OK)
 		return DZ_DAEMON_EXIT_STARTUP;
 	daemon_log_token(d);
-	if (zones_open(d, err) != DZ_OK || daemon_serve_start(d, err) != DZ_OK ||
+	if (zones_open(d, err) != DZ_OK || daemon_privsep_prepare(d, err) != DZ_OK ||
+	    daemon_serve_start(d, err) != DZ_OK ||
 	    daemon_control_start(d, err) != DZ_OK || daemon_drop_privileges(d, err) != DZ_OK)
 		return DZ_DAEMON_EXIT_STARTUP;
 	if (daemon_mail_start(d, err) != DZ_OK || daemon_watch_start(d, err) != DZ_OK ||

@@ -114,6 +114,9 @@ collect_sigs(snapshot_loader_t *l, uint16_t type, bool key_rrsets, dz_result_t *
 		expiration = dz_rrsig_time(f.expiration, l->now);
 		if (expiration < l->zone->earliest_expiration)
 			l->zone->earliest_expiration = expiration;
+		int64_t inception = dz_rrsig_time(f.inception, l->now);
+		if (inception > l->zone->latest_inception)
+			l->zone->latest_inception = inception;
 		note_signer(l, &f, key_rrsets);
 		sigs->data[len] = (uint8_t)(rr->rdlength >> 8);
 		sigs->data[len + 1] = (uint8_t)rr->rdlength;

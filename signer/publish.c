@@ -916,6 +916,16 @@ dz_publish_recover(const dz_publish_target_t *target, uint32_t *serial, dz_error
 						    target->origin_len, &writer, &local);
 	if (opened == DZ_OK)
 		opened = dz_journal_writer_read(writer, &journal, &local);
+	if (opened != DZ_OK && opened != DZ_ENOTFOUND && opened != DZ_EZONE) {
+		/*
+		 * After a read-only folder, a permission or an I/O error the
+		 * journal may still contain versions after the snapshot, so
+		 * replacing it would move the served serial back.
+		 */
+		result = dz_error_set(err, opened, "%s; the journal is left as it is",
+				      dz_error_message(&local));
+		goto cleanup;
+	}
 	if (opened == DZ_OK && dz_journal_position(journal, snapshot->serial, &position)) {
 		committed = journal->last_serial;
 	} else {

@@ -217,7 +217,9 @@ void dz_publish_set_fault(dz_publish_fault_fn fn, void *ctx);
  * dz_publish_materialize() brings them up.  *serial is the committed
  * serial, or DZ_ENOTFOUND when nothing is published.  DZ_EZONE when the
  * snapshot is damaged (the operator must re-sign: nothing else can repair
- * it).
+ * it).  DZ_EIO or DZ_EPERM when the journal exists but cannot be opened,
+ * read or repaired, as in a read-only folder.  The journal is then left
+ * as it is.
  */
 dz_result_t dz_publish_recover(const dz_publish_target_t *target, uint32_t *serial,
 			       dz_error_t *err);

@@ -92,7 +92,8 @@ wanted_keys(const dz_keyset_t *keys, bool key_keys)
  */
 static void
 examine(const dz_zone_t *zone, const dz_sign_params_t *params, const dz_rrset_t *rrset,
-	uint8_t labels, uint64_t wanted, uint64_t *keep, uint64_t *need, int64_t *earliest)
+	uint8_t labels, uint64_t wanted, uint64_t *keep, uint64_t *need, int64_t *earliest,
+	int64_t *latest_inception)
 {
 	uint64_t covered = 0;
 	dz_rdata_iter_t it;
@@ -119,8 +120,11 @@ examine(const dz_zone_t *zone, const dz_sign_params_t *params, const dz_rrset_t 
 				if ((wanted & bit) && !(covered & bit) && key->algorithm == f.algorithm &&
 				    key->key_tag == f.key_tag) {
 					int64_t expiration = dz_rrsig_time(f.expiration, params->now);
+					int64_t inception = dz_rrsig_time(f.inception, params->now);
 					if (expiration < *earliest)
 						*earliest = expiration;
+					if (inception > *latest_inception)
+						*latest_inception = inception;
 					covered |= bit;
 					*keep |= (uint64_t)1 << index;
 					break;
@@ -171,6 +175,7 @@ typedef struct plan {
 	size_t count;
 	size_t cap;
 	int64_t earliest; /* earliest expiration of the kept signatures */
+	int64_t latest_inception; /* latest inception of the kept signatures */
 } plan_t;
 
 static dz_result_t
@@ -193,7 +198,8 @@ plan_rrset(dz_zone_t *zone, const dz_sign_params_t *params, plan_t *plan, dz_sig
 			wanted = wanted_keys(params->keys, dz_sign_uses_key_keys(node, rrset->type));
 		labels = dz_rrsig_labels(node->key, node->key_len);
 	}
-	examine(zone, params, rrset, labels, wanted, &keep, &need, &plan->earliest);
+	examine(zone, params, rrset, labels, wanted, &keep, &need, &plan->earliest,
+		&plan->latest_inception);
 	stats->signatures_kept += popcount64(keep);
 	stats->signatures_dropped += existing - popcount64(keep);
 
@@ -500,7 +506,7 @@ dz_result_t
 dz_sign_zone(dz_zone_t *zone, const dz_sign_params_t *params, const dz_sign_backend_t *backend,
 	     bool all, dz_sign_stats_t *stats, dz_error_t *err)
 {
-	plan_t plan = { NULL, 0, 0, INT64_MAX };
+	plan_t plan = { NULL, 0, 0, INT64_MAX, INT64_MIN };
 	sign_run_t run;
 	double started = monotonic_seconds();
 	unsigned threads;
@@ -535,8 +541,14 @@ dz_sign_zone(dz_zone_t *zone, const dz_sign_params_t *params, const dz_sign_back
 		return dz_error_set(err, result, "zone %s: out of memory planning signatures",
 				    zone->origin_text);
 	}
-	if (all)
+	if (all) {
 		zone->earliest_expiration = INT64_MAX;
+		zone->latest_inception = INT64_MIN;
+	}
+	if (plan.latest_inception > zone->latest_inception)
+		zone->latest_inception = plan.latest_inception;
+	if (plan.count > 0 && params->now - params->inception_offset > zone->latest_inception)
+		zone->latest_inception = params->now - params->inception_offset;
 	if (plan.count == 0)
 		goto done;
 

@@ -215,6 +215,9 @@ dz_update_zone(dz_zone_t *zone, const dz_update_params_t *params, dz_update_resu
 	 * made or dropped.
 	 */
 	refresh_due = params->now + policy->signature_refresh >= zone->earliest_expiration;
+	/* After the clock went back, signatures from its future are replaced. */
+	if (zone->latest_inception > params->now)
+		refresh_due = true;
 	changed = !zone->have_published_serial || zone->dirty.count > 0 ||
 		  zone->dirty_nsec3.count > 0 || (refresh_due && params->keys->count > 0) ||
 		  (policy->serial_policy == DZ_SERIAL_KEEP && input_serial != zone->published_serial);

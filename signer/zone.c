@@ -112,6 +112,7 @@ dz_zone_create(const uint8_t *origin_wire, size_t origin_len)
 	dz_buf_init(&zone->removed_names);
 	dz_buf_init(&zone->removed_hashes);
 	zone->earliest_expiration = INT64_MAX;
+	zone->latest_inception = INT64_MIN;
 
 	zone->apex = new_node(zone->origin_key, zone->origin_key_len);
 	if (zone->apex == NULL || dz_ptrvec_push(&zone->files, strdup("")) != DZ_OK ||

@@ -171,6 +171,12 @@ typedef struct dz_zone {
 
 	/* Earliest signature expiration in the zone; DZ_TIME_NEVER-like when none. */
 	int64_t earliest_expiration;
+	/*
+	 * Latest signature inception in the zone, INT64_MIN when none.  Later
+	 * than the signing time only after the clock went back; then every
+	 * RRset is visited so that no signature from the future stays.
+	 */
+	int64_t latest_inception;
 	/* Serial of the SOA that was last published (or read from the previous zone). */
 	bool have_published_serial;
 	uint32_t published_serial;

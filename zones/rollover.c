@@ -290,7 +290,14 @@ dz_rollover_update_host(dz_rollover_t *rollover, const dz_rollover_host_input_t 
 			if (rc != DZ_OK)
 				goto cleanup;
 		} else {
-			if (key->live && !entry->live && !entry_ready(entry, now))
+			/*
+			 * An entry added by this call for another file of the host (two
+			 * chains with one issuer) is not live yet, but it is no switch.
+			 */
+			bool added_now = false;
+			for (size_t i = old_count; i < rollover->count; i++)
+				added_now = added_now || rollover->entries[i] == entry;
+			if (key->live && !entry->live && !added_now && !entry_ready(entry, now))
 				log_premature(rollover, input, key, entry, now);
 			if (!rdata_equal(entry, key)) {
 				/* The record parameters of the host changed. */

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,8 @@ static void
 initialize(void)
 {
 	dz_log_set_sink(discard_log, NULL);
+	/* As danezoned does: a response to a closed connection must not end the process. */
+	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
 	if (base == NULL ||
 	    dz_control_create(base, NULL, 0, (gid_t)-1, commands,

@@ -119,8 +119,9 @@ class DaemonSetup:
                 + server_yaml +
                 "secondaries:\n"
                 "  local:\n"
-                # Nothing listens there: NOTIFY retries are harmless, transfers come from 127.0.0.1.
-                f"    addresses: [127.0.0.1@{free_port()}]\n"
+                # The daemon itself: transfers from 127.0.0.1 are allowed, and the
+                # SOA probes of the TLSA rollover get an answer.
+                f"    addresses: [127.0.0.1@{self.port}]\n"
                 "    notify: false\n"
                 "    allow-transfer: true\n"
                 "hsm:\n"
@@ -182,7 +183,7 @@ class DaemonSetup:
         return z.to_text(relativize=False)
 
     def ixfr(self, zone, serial):
-        """The IXFR response messages' answer RRs from `serial`, as (rrset text) lines."""
+        """The RRs of the IXFR response from `serial`, as (owner, TTL, type, RDATA text) tuples."""
         query = dns.message.make_query(zone + ".", "IXFR")
         query.authority = [dns.rrset.from_text(zone + ".", 0, "IN", "SOA",
                                                f". . {serial} 0 0 0 0")]

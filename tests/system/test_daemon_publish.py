@@ -90,3 +90,16 @@ def test_publish_hook_gets_zone_and_serial(daemon):
     second = daemon.wait_serial(first)
     daemon.wait_logged(rf"publish hook for serial {second} exited with status 0")
     assert record.read_text().splitlines() == [f"example.net {first}", f"example.net {second}"]
+
+
+def test_bad_certificate_keeps_tlsa(daemon):
+    daemon.start()
+    first = daemon.wait_serial(0)
+    tlsa = tlsa_3_1_1(daemon.cert)
+    with open(daemon.cert, "w") as f:
+        f.write("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    daemon.wait_logged(r"mx1\.pem", count=1)
+    lines = daemon.wait_logged(r"(error|warning): .*mx1\.pem")
+    assert lines
+    assert daemon.serial() == first
+    assert f"TLSA {tlsa}" in daemon.axfr_text()

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -740,6 +741,45 @@ pair_closes_idle_connection(void **state)
 }
 
 static void
+pair_closes_reader_that_stalls(void **state)
+{
+	pair_t *pair = *state;
+	char *request[] = { "big", "4194304" };
+	int fds[2];
+
+	dz_control_set_limits(pair->control, 100, 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+	assert_int_equal(dz_control_adopt(pair->control, fds[0], NULL), DZ_OK);
+	close(pair->client);
+	pair->client = fds[1];
+	/* 4 MiB of output fills the socket buffers; the client never reads them. */
+	send_request(pair, 2, request);
+	/*
+	 * A byte of a next frame every 20 ms keeps the reading side busy, so
+	 * only the write timeout can end the connection.
+	 */
+	static const uint8_t next_frame[] = { 0, 0, 3, 232, 'e', 'c', 'h', 'o', 0, 'x', 'x', 'x',
+					      'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x' };
+	size_t sent = 0;
+	long last_send_ms = -1000;
+	for (int round = 0; round < 2000 && dz_control_connection_count(pair->control) > 0; round++) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long now_ms = now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		if (now_ms - last_send_ms >= 20 && sent < sizeof(next_frame)) {
+			send(pair->client, next_frame + sent++, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			last_send_ms = now_ms;
+		}
+		event_base_loop(pair->base, EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+	assert_int_equal(dz_control_connection_count(pair->control), 0);
+	assert_true(log_contains("idle for 100 ms"));
+	/* Closed while bytes still arrived every 20 ms: by the write timeout. */
+	assert_true(sent < sizeof(next_frame));
+}
+
+static void
 pair_limits_connections(void **state)
 {
 	pair_t *pair = *state;
@@ -1079,6 +1119,9 @@ peer_check_as_other_user(void **state)
 int
 main(void)
 {
+	/* As danezoned does: a response to a closed connection must not end the process. */
+	signal(SIGPIPE, SIG_IGN);
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_command_alone),
 		cmocka_unit_test(parse_command_with_arguments),
@@ -1102,6 +1145,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(pair_answers_after_half_close, setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(pair_logs_eof_inside_frame, setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(pair_closes_idle_connection, setup_pair, teardown_pair),
+		cmocka_unit_test_setup_teardown(pair_closes_reader_that_stalls, setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(pair_limits_connections, setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(call_round_trip, setup_server, teardown_server),
 		cmocka_unit_test_setup_teardown(call_maps_error_response, setup_server, teardown_server),

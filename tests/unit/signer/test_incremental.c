@@ -181,6 +181,41 @@ refresh_resigns_expiring_signatures(void **state)
 	dz_policy_clear(&policy);
 }
 
+/* After the clock went back, a change re-signs every RRset from the clock's future. */
+static void
+clock_back_replaces_future_signatures(void **state)
+{
+	dz_policy_t policy;
+	dz_keyset_t keys;
+	dz_sign_backend_t backend = test_backend();
+	dz_update_result_t res;
+	dz_zone_t *zone;
+	dz_update_params_t p;
+	dz_error_t err;
+	size_t total;
+
+	(void)state;
+	test_policy(&policy, DZ_DENIAL_NSEC3);
+	test_keys_create(&keys, 1);
+	zone = full_sign(base_zone, &policy, &keys, &backend, &res);
+	total = res.sign.signatures;
+	assert_true(total > 0);
+
+	p = params_for(&policy, &keys, &backend, false);
+	p.now = TEST_NOW - 7 * 86400;
+	test_add_rr(zone, "new.example.com. 3600 IN A 192.0.2.7");
+	dz_error_init(&err);
+	if (dz_update_zone(zone, &p, &res, &err) != DZ_OK)
+		fail_msg("update a week back: %s", dz_error_message(&err));
+	assert_true(res.changed);
+	assert_true(res.sign.signatures > total);
+	assert_true(zone->latest_inception <= p.now);
+
+	dz_zone_destroy(zone);
+	test_keys_free(&keys);
+	dz_policy_clear(&policy);
+}
+
 /* The candidate records of the property test. */
 static char candidates[64][200];
 static size_t candidate_count;
@@ -624,6 +659,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_sign_signs_authoritative_data_only),
 		cmocka_unit_test(refresh_resigns_expiring_signatures),
+		cmocka_unit_test(clock_back_replaces_future_signatures),
 		cmocka_unit_test(incremental_equals_full_nsec),
 		cmocka_unit_test(incremental_equals_full_nsec3),
 		cmocka_unit_test(incremental_equals_full_nsec3_opt_out),

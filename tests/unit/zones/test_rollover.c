@@ -260,6 +260,27 @@ premature_switch_logs_error(void **state)
 	dz_rollover_destroy(rollover);
 }
 
+/* Two files of a new host that serve one key (a shared issuer) are no switch. */
+static void
+shared_key_of_new_host_no_warning(void **state)
+{
+	test_key_t keys[2];
+	dz_rollover_t *rollover = dz_rollover_create("example.net");
+
+	(void)state;
+	assert_non_null(rollover);
+	make_key(&keys[0], 'A', true, "/ecdsa.pem");
+	make_key(&keys[1], 'A', true, "/rsa.pem");
+	assert_int_equal(observe(rollover, T0, keys, 2), DZ_OK);
+	assert_int_equal(count_logged("DANE senders may fail"), 0);
+	assert_int_equal(count_logged("publishing TLSA records for EC-P-256 server-key"), 1);
+	assert_true(entry_of(rollover, 'A')->live);
+	assert_int_equal(rollover->count, 1);
+
+	clear_keys(keys, 2);
+	dz_rollover_destroy(rollover);
+}
+
 static void
 new_owner_waits_negative_ttl(void **state)
 {
@@ -381,6 +402,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(next_key_ready_after_propagation, setup, teardown),
 		cmocka_unit_test_setup_teardown(premature_switch_logs_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(shared_key_of_new_host_no_warning, setup, teardown),
 		cmocka_unit_test_setup_teardown(new_owner_waits_negative_ttl, setup, teardown),
 		cmocka_unit_test_setup_teardown(unreadable_file_keeps_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_round_trip, setup, teardown),
