@@ -23,10 +23,11 @@
  * control characters; the sizes below are the limits.
  *
  * INFO (parent to signer): empty body.
- * TOKEN (signer to INFO): result (2); module description (1 + up to 255),
- *   token label (1 + up to 32), serial (1 + up to 16), manufacturer (1 + up
- *   to 32), model (1 + up to 16); message length (2) and message.  The
- *   texts are empty when the result is a failure.
+ * TOKEN (signer to INFO): result (2), then five short texts: module
+ *   description (1 + up to 255), token label (1 + up to 32), serial (1 + up
+ *   to 16), manufacturer (1 + up to 32) and model (1 + up to 16).  Then
+ *   message length (2) and message.  The five texts are empty when the
+ *   result is a failure.
  * GENERATE (parent to signer): role (1, DZ_ROLE_*), algorithm (1), bits (2),
  *   zone length (2, 1..DZ_HSM_MSG_ZONE_MAX), label length (2,
  *   1..DZ_HSM_KEY_LABEL_MAX - 1), zone, label.  The zone and role only
@@ -165,7 +166,7 @@ dz_hsm_msg_type_t dz_hsm_msg_response_type(dz_hsm_msg_type_t request);
 dz_result_t dz_hsm_msg_key_request_encode(dz_buf_t *out, uint32_t id,
 					  const dz_hsm_key_request_t *request);
 
-/* Decode the body of a key request (header->type says which). */
+/* Decode the body of a key request; header->type selects its layout. */
 dz_result_t dz_hsm_msg_key_request_decode(const dz_hsm_msg_header_t *header,
 					  const uint8_t *body, dz_hsm_key_request_t *out,
 					  dz_error_t *err);
@@ -174,7 +175,7 @@ dz_result_t dz_hsm_msg_key_request_decode(const dz_hsm_msg_header_t *header,
 dz_result_t dz_hsm_msg_key_response_encode(dz_buf_t *out, uint32_t id,
 					   const dz_hsm_key_response_t *response);
 
-/* Decode the body of a key response (header->type says which). */
+/* Decode the body of a key response; header->type selects its layout. */
 dz_result_t dz_hsm_msg_key_response_decode(const dz_hsm_msg_header_t *header,
 					   const uint8_t *body, dz_hsm_key_response_t *out,
 					   dz_error_t *err);

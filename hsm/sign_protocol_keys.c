@@ -525,7 +525,7 @@ execute_generate(dz_hsm_t *hsm, const dz_hsm_key_request_t *request,
 					     response->public_key, &response->public_key_len, err);
 	dz_hsm_id_hex(key.id, key.id_len, hex);
 	if (response->result != DZ_OK) {
-		/* Nobody learns this key's id: delete it rather than leave an orphan. */
+		/* The caller never receives this key's id, so delete it rather than leave an orphan. */
 		dz_error_t ignored;
 		dz_error_init(&ignored);
 		dz_hsm_delete_key(hsm, key.id, key.id_len, &ignored);

@@ -89,7 +89,7 @@ daemon_tokens_open(dz_daemon_t *d, dz_error_t *err)
 	/*
 	 * Before any thread of the daemon starts: the signer processes are
 	 * forked here.  The default token goes first, because the key provider
-	 * falls back to the first token; it signs with server.signer-processes
+	 * falls back to the first token.  It signs with server.signer-processes
 	 * processes, and every other token gets one process for its keys.
 	 * NOTE: the processes of later tokens are forked while the reader
 	 * threads of earlier ones wait in read(), which holds no lock.

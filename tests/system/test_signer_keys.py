@@ -11,6 +11,7 @@ import os
 import re
 import types
 
+from conftest import run
 from daemon_helpers import daemon  # noqa: F401 (fixture)
 from hsm_helpers import P11_SHIM
 
@@ -32,16 +33,24 @@ def open_paths(pid):
 
 
 def mapped_paths(pid):
-    """Files mapped into the process's memory."""
-    with open(f"/proc/{pid}/maps") as f:
-        return {line.split(None, 5)[5].strip() for line in f if len(line.split(None, 5)) == 6}
+    """Files mapped into the process's memory; empty once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return {line.split(None, 5)[5].strip() for line in f
+                    if len(line.split(None, 5)) == 6}
+    except (FileNotFoundError, ProcessLookupError):
+        return set()
 
 
 def parent_pid(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("PPid:"):
-                return int(line.split()[1])
+    """The parent's pid, or None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("PPid:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
     return None
 
 
@@ -52,7 +61,7 @@ def wait_first_keys(daemon):
 
 
 def check_zone_signed(daemon):
-    """The zone has a DNSKEY and validates (by AXFR: the server answers only SOA and transfers)."""
+    """The zone has a DNSKEY and validates (read by AXFR, because the server serves only SOA queries and transfers)."""
     daemon.wait_serial(0)
     zone = daemon.verify_zone().read_text()
     assert re.search(r"^example\.net\.\s+\d+\s+IN\s+DNSKEY\s", zone, re.M), zone
@@ -113,3 +122,33 @@ def test_daemon_parent_never_logs_in(daemon, tmp_path):
     check_zone_signed(daemon)
     # The other signer process learned the new key before it had to sign with it.
     assert not daemon.logged(r"signing failed"), daemon.output()
+
+
+def test_daemon_second_token_own_signer(daemon):
+    """A second token gets its own signer process; the parent opens neither token."""
+    run(["softhsm2-util", "--init-token", "--free", "--label", "dz-second", "--pin",
+         daemon.softhsm.pin, "--so-pin", daemon.softhsm.so_pin], env=daemon.softhsm.env)
+    daemon.write_config()
+    text = daemon.config.read_text()
+    second = ("  second:\n"
+              f"    module: {daemon.softhsm.module}\n"
+              "    token-label: dz-second\n"
+              f"    pin-file: {daemon.softhsm.pin_file}\n")
+    text = text.replace("  softhsm:\n", "  softhsm:\n    default: true\n", 1)
+    daemon.config.write_text(text.replace("zones:\n", second + "zones:\n", 1))
+
+    proc = daemon.start()
+    pid = proc.proc.pid
+    wait_first_keys(daemon)
+    assert daemon.logged(r'token softhsm: label "dz-test", .*\(default, signs through the '
+                         r'signer processes\)$'), daemon.output()
+    assert daemon.logged(r'token second: label "dz-second", SoftHSM project SoftHSM v2, '
+                         r'serial \w+$'), daemon.output()
+    # One signer process for each token, both children of the parent.
+    children = [int(p) for p in os.listdir("/proc") if p.isdigit() and parent_pid(int(p)) == pid]
+    module = os.path.realpath(daemon.softhsm.module)
+    signers = [c for c in children
+               if module in {os.path.realpath(p) for p in mapped_paths(c) if p.startswith("/")}]
+    assert len(signers) == 2, daemon.output()
+    assert module not in {os.path.realpath(p) for p in mapped_paths(pid) if p.startswith("/")}
+    check_zone_signed(daemon)
