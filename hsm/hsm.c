@@ -336,6 +336,19 @@ dz_hsm_recover(dz_hsm_t *hsm, unsigned seen_generation, CK_RV rv, dz_error_t *er
 	/* A token that was removed and inserted again may sit in another slot. */
 	result = dz_hsm_module_find_token(hsm->module, hsm->spec.text != NULL ? &hsm->spec : NULL,
 					  &token, err);
+	if (result != DZ_OK && dz_hsm_module_restart(hsm->module) == CKR_OK) {
+		/*
+		 * After its token folder was unreadable for a while, SoftHSM2 2.6
+		 * fails C_GetTokenInfo with CKR_GENERAL_ERROR even once the folder
+		 * is back, until the module is initialised anew.
+		 */
+		dz_error_t retry;
+		dz_error_init(&retry);
+		if (dz_hsm_module_find_token(hsm->module,
+					     hsm->spec.text != NULL ? &hsm->spec : NULL, &token,
+					     &retry) == DZ_OK)
+			result = DZ_OK;
+	}
 	if (result != DZ_OK)
 		goto cleanup;
 	hsm->token = token;

@@ -43,6 +43,13 @@ void dz_hsm_module_release(dz_hsm_module_t *module);
 /* Call C_Initialize again after the module reported CKR_CRYPTOKI_NOT_INITIALIZED. */
 CK_RV dz_hsm_module_reinitialize(dz_hsm_module_t *module);
 
+/*
+ * Finalise the module and initialise it again, so that it reads its slots
+ * and tokens anew.  Every session of this process to the module is closed
+ * by that, and other connections recover theirs on their next call.
+ */
+CK_RV dz_hsm_module_restart(dz_hsm_module_t *module);
+
 /* Tokens of a loaded module; the caller frees *tokens. */
 dz_result_t dz_hsm_module_tokens(dz_hsm_module_t *module, dz_hsm_token_info_t **tokens,
 				 size_t *count, dz_error_t *err);

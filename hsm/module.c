@@ -303,6 +303,22 @@ dz_hsm_module_reinitialize(dz_hsm_module_t *module)
 	return rv;
 }
 
+CK_RV
+dz_hsm_module_restart(dz_hsm_module_t *module)
+{
+	CK_RV rv;
+
+	pthread_mutex_lock(&modules_lock);
+	module->p11->C_Finalize(NULL);
+	rv = initialize(module->p11);
+	if (rv == CKR_OK) {
+		module->finalize = true;
+		module->pid = getpid();
+	}
+	pthread_mutex_unlock(&modules_lock);
+	return rv;
+}
+
 dz_result_t
 dz_hsm_module_tokens(dz_hsm_module_t *module, dz_hsm_token_info_t **tokens, size_t *count,
 		     dz_error_t *err)

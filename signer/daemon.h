@@ -122,12 +122,12 @@ typedef struct daemon_zone {
 	dz_time_t last_published_at;
 } daemon_zone_t;
 
-/* A token of the hsm section, opened at start-up. */
+/* A token of the hsm section, opened at start-up by its signer processes. */
 typedef struct daemon_token {
 	char *name;			 /* configured name; "" for the default token */
-	dz_hsm_t *hsm;			 /* connection of the key provider */
+	dz_sign_service_t *service;	 /* its signer processes, which alone log in */
 	char *registry_path;		 /* the token's key registry */
-	char module[256];		 /* module description, for the start-up line */
+	dz_sign_token_t info;		 /* module and token, for the start-up line */
 } daemon_token_t;
 
 struct dz_daemon {
@@ -146,9 +146,9 @@ struct dz_daemon {
 	/* Tokens and signing. */
 	daemon_token_t *tokens;
 	size_t token_count;
-	dz_key_hsm_token_t *provider_tokens;
-	dz_key_hsm_provider_t provider_set;
-	dz_sign_service_t *service;	/* signs for the default token */
+	dz_key_service_token_t *provider_tokens;
+	dz_key_service_provider_t provider_set;
+	dz_sign_service_t *service;	/* signs for the default token: tokens[0].service */
 	dz_sign_backend_t backend;
 
 	daemon_zone_t **zones;

@@ -53,6 +53,11 @@ zone_status(const daemon_zone_t *z, dz_buf_t *out)
 		      time_text(z->retry_at, c));
 	if (z->keys != NULL && dz_key_manager_halted(z->keys) != NULL)
 		dz_buf_printf(out, "  key management halted: %s\n", dz_key_manager_halted(z->keys));
+	const dz_keyring_t *ring = z->keys != NULL ? dz_key_manager_ring(z->keys) : NULL;
+	if (ring != NULL && ring->clock.frozen)
+		dz_buf_printf(out, "  key transitions frozen since %s: %s; if the current time is "
+			      "right, run 'danezone key clock-ack %s'\n",
+			      time_text(ring->clock.frozen_at, a), ring->clock.reason, z->name);
 }
 
 void
@@ -178,6 +183,8 @@ static dz_result_t
 key_done(daemon_zone_t *z, const char *what, dz_buf_t *out)
 {
 	dz_log_zone(DZ_LOG_NOTICE, z->name, "DNSSEC, %s requested through the control socket", what);
+	/* The request may end a failure (clock-ack does), so it does not wait for the backoff. */
+	z->retry_at = DZ_TIME_NEVER;
 	daemon_zone_request(z, DAEMON_WANT_KEYS);
 	dz_buf_printf(out, "%s recorded for %s; a signing run applies it now\n", what, z->name);
 	return DZ_OK;

@@ -347,6 +347,20 @@ run_sign(daemon_job_t *job)
 	params.full = first || !reusable || job->keys_changed;
 	params.full_check = first || !reusable;
 	job->full_run = params.full;
+	if (job->clock_frozen && job->tree->latest_inception > job->now) {
+		/*
+		 * The clock went back by more than the clock guard tolerates.
+		 * Signatures made now could expire before the true time, so the
+		 * published ones stay until the operator confirms the clock.
+		 */
+		char inception[DZ_TIME_TEXT_MAX];
+		result = dz_error_set(err, DZ_ESTATE,
+				      "the clock is behind the newest signature inception %s; correct "
+				      "the clock, or run 'danezone key clock-ack %s' if it is right",
+				      dz_time_format(job->tree->latest_inception, inception),
+				      job->zone->name);
+		goto done;
+	}
 	result = dz_update_zone(job->tree, &params, &job->update, err);
 	if (result != DZ_OK)
 		goto done;

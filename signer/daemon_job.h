@@ -49,6 +49,7 @@ struct daemon_job {
 	bool full_commit;	   /* publish a full version, not a diff */
 	dz_publish_target_t target;
 	dz_time_t now;
+	bool clock_frozen;	   /* the clock guard froze key transitions after a jump */
 	const dz_sign_backend_t *backend;
 
 	/* Inputs of a materialize job. */

@@ -180,6 +180,7 @@ start_sign_job(daemon_zone_t *z)
 		return;
 	}
 	job->keys_changed = job->plan != NULL && dz_key_plan_changes_keyset(job->plan);
+	job->clock_frozen = z->keys != NULL && dz_key_manager_ring(z->keys)->clock.frozen;
 	if (mail != NULL && dz_records_copy(&job->mail, mail) != DZ_OK) {
 		dz_log_zone(DZ_LOG_ERROR, z->name, "cannot start a signing run: out of memory");
 		daemon_job_free(job);
@@ -347,7 +348,7 @@ sign_failed(daemon_zone_t *z, daemon_job_t *job, dz_time_t now)
 			dz_log_zone(DZ_LOG_INFO, z->name, "DNSSEC, %s; retrying", message);
 			break;
 		}
-		if (is_hsm_error(job->result)) {
+		if (is_hsm_error(job->result) || job->result == DZ_ESTATE) {
 			dz_log_condition_raise(&z->sign_condition, DZ_LOG_ERROR,
 					       "zone %s: DNSSEC, signing failed: %s; still serving "
 					       "serial %u; retrying with backoff",

@@ -112,7 +112,8 @@ class ServedZone:
 
     def signatures(self):
         """Every RRSIG rdata of the zone."""
-        return [rdata for _, _, rdata in self.zone.iterate_rdatas(dns.rdatatype.RRSIG)]
+        return [rdata for _, _, rdata in self.zone.iterate_rdatas()
+                if rdata.rdtype == dns.rdatatype.RRSIG]
 
     def key_tags_signing(self, covered="SOA"):
         """Key tags of the RRSIGs over the apex RRset of type `covered`."""
@@ -218,7 +219,9 @@ class Danezoned:
         self.runs += 1
         full_env = dict(self.env)
         full_env.update(env or {})
-        self.process = self.servers.start([DANEZONED, "-c", self.config, "-f"],
+        # The tests run as root in CI, where danezoned needs leave to stay root.
+        allow_root = ["--allow-root"] if os.geteuid() == 0 else []
+        self.process = self.servers.start([DANEZONED, "-c", self.config, "-f", *allow_root],
                                           self.folder / f"danezoned.{self.runs}.log",
                                           env=full_env)
         if wait:
@@ -352,6 +355,12 @@ class Mounts:
         proc = subprocess.run(["mount", "-o", "remount,bind,ro", str(point)],
                               capture_output=True, text=True, timeout=30)
         assert proc.returncode == 0, proc.stderr
+
+    def unmount(self, point):
+        point = str(point)
+        proc = subprocess.run(["umount", point], capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, proc.stderr
+        self.points.remove(point)
 
     def writable(self, point):
         """End read_only(): make the bind mount writable again.

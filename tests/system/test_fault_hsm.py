@@ -1,9 +1,10 @@
 """HSM faults while danezoned runs: the last good zone stays served.
 
 The PKCS#11 shim module (tests/system/p11shim.c) forwards to SoftHSM2 and
-fails C_Sign, or hides the token, while a flag file exists.  Each test
-transfers the zone before, during and after the fault and checks it with
-ldns-verify-zone.
+fails C_Sign, or hides the token, while a flag file exists.  In one test
+SoftHSM2 itself loses the token: an empty tmpfs hides its token folder.
+Each test transfers the zone before, during and after the fault and
+checks it with ldns-verify-zone.
 """
 import os
 import re
@@ -11,8 +12,7 @@ import time
 
 import pytest
 
-from conftest import run
-from fault_helpers import (ZONE, Danezoned, assert_same_zone, certificates,  # noqa: F401
+from fault_helpers import (Danezoned, assert_same_zone, certificates, mounts,  # noqa: F401
                            tlsa_rdata)
 from hsm_helpers import P11_SHIM, key, sign
 
@@ -86,8 +86,8 @@ def test_module_missing_at_start(softhsm, tmp_path, servers, certificates, fault
     assert_same_zone(daemon.transfer("after"), before, "after a failed start")
 
 
-def run_hsm_fault(daemon, certificates, flag, start_pattern, clear_pattern):  # noqa: F811
-    """Raise the fault with `flag`, change the certificate, end the fault.
+def run_hsm_fault(daemon, certificates, start_fault, end_fault):  # noqa: F811
+    """Start the fault, change the certificate, end the fault.
 
     Checks the zone served at each stage and that the fault's start and end
     are each logged once.
@@ -96,39 +96,48 @@ def run_hsm_fault(daemon, certificates, flag, start_pattern, clear_pattern):  # 
     before = daemon.transfer("before")
     assert before.tlsa() == [tlsa_rdata(certificates[0])]
 
-    flag.touch()
+    start_fault()
     daemon.set_certificate(certificates[1])
-    daemon.wait_log(start_pattern, what="the HSM failure in the log")
+    daemon.wait_log(SIGN_FAILED, what="the HSM failure in the log")
     assert_same_zone(daemon.transfer("during"), before, "during the fault")
 
     # Retries fail meanwhile; the zone stays, and the failure is not logged again.
     time.sleep(FAULT_SECONDS)
-    failures_seen = len(daemon.log_lines(start_pattern))
+    failures_seen = len(daemon.log_lines(SIGN_FAILED))
     assert_same_zone(daemon.transfer("during-2"), before, "while retries fail")
 
-    flag.unlink()
+    end_fault()
     daemon.wait_serial(lambda s: s != before.serial, timeout=60,
                        what="the certificate change to be published after the fault")
     after = daemon.transfer("after")
     assert after.tlsa() == [tlsa_rdata(certificates[1])]
-    daemon.wait_log(clear_pattern, what="the end of the HSM failure in the log")
+    daemon.wait_log(SIGN_RECOVERED, what="the end of the HSM failure in the log")
     assert failures_seen == 1
-    assert len(daemon.log_lines(start_pattern)) == 1, daemon.log()
-    assert len(daemon.log_lines(clear_pattern)) == 1, daemon.log()
-    return before, after
+    assert len(daemon.log_lines(SIGN_FAILED)) == 1, daemon.log()
+    assert len(daemon.log_lines(SIGN_RECOVERED)) == 1, daemon.log()
+    assert daemon.stop() == 0
 
 
 def test_sign_fails_mid_run(softhsm, tmp_path, servers, certificates):  # noqa: F811
     flag = tmp_path / "sign-fails"
     daemon = Danezoned(tmp_path, servers, softhsm, certificates[0], module=P11_SHIM,
                        env={"DZ_SHIM_SIGN_FAIL_FILE": str(flag)})
-    run_hsm_fault(daemon, certificates, flag, SIGN_FAILED, SIGN_RECOVERED)
-    assert daemon.stop() == 0
+    run_hsm_fault(daemon, certificates, flag.touch, flag.unlink)
 
 
 def test_token_removed_mid_run(softhsm, tmp_path, servers, certificates):  # noqa: F811
     flag = tmp_path / "token-removed"
     daemon = Danezoned(tmp_path, servers, softhsm, certificates[0], module=P11_SHIM,
                        env={"DZ_SHIM_REMOVED_FILE": str(flag)})
-    run_hsm_fault(daemon, certificates, flag, SIGN_FAILED, SIGN_RECOVERED)
-    assert daemon.stop() == 0
+    run_hsm_fault(daemon, certificates, flag.touch, flag.unlink)
+
+
+def test_token_folder_hidden_mid_run(softhsm, tmp_path, mounts, servers,  # noqa: F811
+                                     certificates):  # noqa: F811
+    """SoftHSM2 itself loses its token: an empty tmpfs hides the token folder.
+
+    As root a chmod would not make the folder unreadable, so a mount does.
+    """
+    daemon = Danezoned(tmp_path, servers, softhsm, certificates[0])
+    run_hsm_fault(daemon, certificates, lambda: mounts.tmpfs(softhsm.tokens, "1m"),
+                  lambda: mounts.unmount(softhsm.tokens))
