@@ -310,6 +310,11 @@ daemon_keys_plan(daemon_zone_t *z, dz_time_t now, bool key_event, dz_key_plan_t 
 	*plan = NULL;
 	if (z->keys == NULL)
 		return dz_error_set(err, DZ_ESTATE, "key management did not start (see the start-up log)");
+	/* Every run checks the clock: the run refuses to sign while it is behind the signatures. */
+	dz_key_clock_sample(&sample);
+	result = dz_key_manager_check_clock(z->keys, &sample, NULL, err);
+	if (result != DZ_OK)
+		return result;
 	/*
 	 * Without a key event the committed key set is the one the published
 	 * version uses, so a certificate or source change costs no key work.
@@ -317,10 +322,6 @@ daemon_keys_plan(daemon_zone_t *z, dz_time_t now, bool key_event, dz_key_plan_t 
 	const dz_keyset_t *committed = dz_key_manager_keyset(z->keys);
 	if (!key_event && committed != NULL && committed->count > 0)
 		return copy_keyset(committed, keys, err);
-	dz_key_clock_sample(&sample);
-	result = dz_key_manager_check_clock(z->keys, &sample, NULL, err);
-	if (result != DZ_OK)
-		return result;
 	/*
 	 * NOTE: prepare generates new key pairs in the token on this (the loop)
 	 * thread; an RSA key may take seconds, during which the control socket
