@@ -173,9 +173,9 @@ start_sign_job(daemon_zone_t *z)
 		dz_log_condition_raise(&z->sign_condition, DZ_LOG_ERROR,
 				       "zone %s: DNSSEC, cannot sign: %s; still serving serial %u",
 				       z->name, dz_error_message(&err), z->serial);
-		daemon_job_free(job);
 		z->failures++;
 		z->retry_at = job->now + DZ_DAEMON_RETRY_MAX_SECONDS;
+		daemon_job_free(job);
 		daemon_zone_schedule(z);
 		return;
 	}
