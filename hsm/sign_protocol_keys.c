@@ -122,7 +122,7 @@ take_text(cursor_t *c, const char *field, char *out, size_t len)
 static dz_result_t
 take_short_text(cursor_t *c, const char *field, char *out, size_t max)
 {
-	uint8_t len;
+	uint8_t len = 0;
 	dz_result_t result = take_u8(c, field, &len);
 
 	if (result != DZ_OK)
@@ -145,7 +145,7 @@ check_length(cursor_t *c, const char *field, size_t len, size_t min, size_t max)
 static dz_result_t
 take_key_id(cursor_t *c, uint8_t *key_id, size_t *key_id_len)
 {
-	uint8_t len;
+	uint8_t len = 0;
 	dz_result_t result = take_u8(c, "key id length", &len);
 
 	if (result == DZ_OK)

@@ -278,5 +278,13 @@ daemon_privsep_drop(dz_daemon_t *d, dz_error_t *err)
 	dz_result_t result = resolve_targets(d, &target, &dns_gid, err);
 	if (result != DZ_OK)
 		return result;
+	/*
+	 * The control socket, made by root, gets the daemon's user and keeps
+	 * its group, so that the peers the control check accepts can connect.
+	 */
+	const char *control = d->config->server.control_socket;
+	if (control != NULL && geteuid() == 0 && lchown(control, target.uid, (gid_t)-1) != 0)
+		return dz_error_set(err, DZ_EPERM, "cannot give the control socket %s to user %s: %s",
+				    control, target.user, strerror(errno));
 	return dz_privdrop_apply(&target, NULL, "danezoned", err);
 }
