@@ -38,6 +38,17 @@ local_sign(dz_sign_service_t *service, dz_sign_request_t *requests, size_t count
 	return dz_hsm_sign(local->hsm, requests, count, err);
 }
 
+static dz_result_t
+local_key(dz_sign_service_t *service, const dz_hsm_key_request_t *request,
+	  dz_hsm_key_response_t *response, dz_error_t *err)
+{
+	local_service_t *local = (local_service_t *)service;
+
+	(void)err;
+	dz_hsm_msg_key_execute(local->hsm, request, response, "sign service");
+	return DZ_OK;
+}
+
 static unsigned
 local_parallelism(const dz_sign_service_t *service)
 {
@@ -54,6 +65,7 @@ local_destroy(dz_sign_service_t *service)
 
 static const dz_sign_service_ops_t local_ops = {
 	.sign = local_sign,
+	.key = local_key,
 	.parallelism = local_parallelism,
 	.destroy = local_destroy,
 };

@@ -53,11 +53,23 @@ typedef struct batch {
 	size_t first_index;
 } batch_t;
 
+/* A key request waiting for its response. */
+typedef struct key_call {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	bool finished;
+	dz_hsm_msg_type_t response_type;
+	dz_hsm_key_response_t *response;	/* the caller's */
+	dz_error_t error;			/* why no response arrived */
+} key_call_t;
+
+/* What a process was sent and has not responded to: part of a batch, or one key request. */
 typedef struct chunk {
 	uint32_t id;
 	dz_sign_request_t *requests;
-	size_t count;
-	batch_t *batch;
+	size_t count;			/* 0 for a key request */
+	batch_t *batch;			/* NULL for a key request */
+	key_call_t *call;		/* NULL for a sign chunk */
 	struct chunk *next;
 } chunk_t;
 
@@ -98,12 +110,28 @@ batch_record(batch_t *batch, size_t index, dz_result_t result, const char *messa
 		     message[0] != '\0' ? message : dz_result_text(result));
 }
 
+/* Wake the caller of a key request; `result` is DZ_OK when the response arrived. */
+static void
+call_finish(key_call_t *call, dz_result_t result, const char *message)
+{
+	pthread_mutex_lock(&call->lock);
+	if (result != DZ_OK)
+		dz_error_set(&call->error, result, "%s", message);
+	call->finished = true;
+	pthread_cond_signal(&call->done);
+	pthread_mutex_unlock(&call->lock);
+}
+
 /* Mark a chunk done; `message` describes its first failure, if any. */
 static void
 chunk_complete(chunk_t *chunk, const char *message)
 {
 	batch_t *batch = chunk->batch;
 
+	if (chunk->call != NULL) {
+		call_finish(chunk->call, DZ_OK, message);
+		return;
+	}
 	pthread_mutex_lock(&batch->lock);
 	for (size_t i = 0; i < chunk->count; i++) {
 		if (chunk->requests[i].result != DZ_OK) {
@@ -120,11 +148,22 @@ chunk_complete(chunk_t *chunk, const char *message)
 static void
 chunk_fail(chunk_t *chunk, dz_result_t result, const char *message)
 {
+	if (chunk->call != NULL) {
+		call_finish(chunk->call, result, message);
+		return;
+	}
 	for (size_t i = 0; i < chunk->count; i++) {
 		chunk->requests[i].result = result;
 		chunk->requests[i].signature_len = 0;
 	}
 	chunk_complete(chunk, message);
+}
+
+/* Load a chunk puts on its process: its requests, or 1 for a key request. */
+static size_t
+chunk_weight(const chunk_t *chunk)
+{
+	return chunk->call != NULL ? 1 : chunk->count;
 }
 
 /* ------------------------------------------------------------------ parent side */
@@ -157,7 +196,27 @@ worker_die(worker_t *worker, const char *reason)
 	}
 }
 
-/* Read one SIGNED message and complete its chunk; false when the process is gone. */
+/* Decode a key response into the chunk's call and wake its caller. */
+static dz_result_t
+complete_call(chunk_t *chunk, const dz_hsm_msg_header_t *header, const uint8_t *body,
+	      dz_error_t *err)
+{
+	key_call_t *call = chunk->call;
+	dz_result_t result;
+
+	if (header->type != call->response_type)
+		result = dz_error_set(err, DZ_ESYNTAX, "message type %u answers a key request "
+				      "that expects type %u", (unsigned)header->type,
+				      (unsigned)call->response_type);
+	else
+		result = dz_hsm_msg_key_response_decode(header, body, call->response, err);
+	if (result != DZ_OK)
+		return result;
+	call_finish(call, DZ_OK, "");
+	return DZ_OK;
+}
+
+/* Read one response and complete its chunk; false when the process is gone. */
 static bool
 reader_step(worker_t *worker, dz_buf_t *body)
 {
@@ -170,7 +229,8 @@ reader_step(worker_t *worker, dz_buf_t *body)
 	dz_result_t result = dz_hsm_msg_read(worker->fd, header_bytes, sizeof(header_bytes), &err);
 	if (result == DZ_OK)
 		result = dz_hsm_msg_header_decode(header_bytes, &header, &err);
-	if (result == DZ_OK && header.type != DZ_HSM_MSG_SIGNED)
+	if (result == DZ_OK && header.type != DZ_HSM_MSG_SIGNED && header.type != DZ_HSM_MSG_TOKEN &&
+	    header.type != DZ_HSM_MSG_GENERATED && header.type != DZ_HSM_MSG_DONE)
 		result = dz_error_set(&err, DZ_ESYNTAX, "unexpected message type %u",
 				      (unsigned)header.type);
 	if (result == DZ_OK) {
@@ -191,7 +251,7 @@ reader_step(worker_t *worker, dz_buf_t *body)
 		worker->head = chunk->next;
 		if (worker->head == NULL)
 			worker->tail = NULL;
-		worker->in_flight -= chunk->count;
+		worker->in_flight -= chunk_weight(chunk);
 	} else {
 		chunk = NULL;
 	}
@@ -201,8 +261,21 @@ reader_step(worker_t *worker, dz_buf_t *body)
 		return false;
 	}
 
-	result = dz_hsm_msg_signed_decode(&header, body->data, chunk->requests, chunk->count,
-					  message, &err);
+	if (chunk->call != NULL) {
+		result = complete_call(chunk, &header, body->data, &err);
+		if (result != DZ_OK) {
+			chunk_fail(chunk, DZ_EINTERNAL, dz_error_message(&err));
+			worker_die(worker, dz_error_message(&err));
+			return false;
+		}
+		return true;
+	}
+	if (header.type != DZ_HSM_MSG_SIGNED)
+		result = dz_error_set(&err, DZ_ESYNTAX, "message type %u answers a SIGN request",
+				      (unsigned)header.type);
+	else
+		result = dz_hsm_msg_signed_decode(&header, body->data, chunk->requests,
+						  chunk->count, message, &err);
 	if (result != DZ_OK) {
 		chunk_fail(chunk, DZ_EINTERNAL, dz_error_message(&err));
 		worker_die(worker, dz_error_message(&err));
@@ -244,22 +317,20 @@ choose_worker(process_service_t *service)
 	return best;
 }
 
-/* Queue a chunk on a process and send it; on failure the chunk is failed. */
+/*
+ * Queue a chunk on `worker` (NULL: the least loaded process) and send its
+ * encoded message `frame`; on failure the chunk is failed.
+ */
 static void
-send_chunk(process_service_t *service, chunk_t *chunk, dz_buf_t *frame)
+send_chunk(process_service_t *service, worker_t *worker, chunk_t *chunk, const dz_buf_t *frame)
 {
 	dz_error_t err;
-	worker_t *worker = choose_worker(service);
+	dz_result_t result;
 
+	if (worker == NULL)
+		worker = choose_worker(service);
 	if (worker == NULL) {
 		chunk_fail(chunk, DZ_EHSM_SESSION, "no signer process is running");
-		return;
-	}
-	frame->len = 0;
-	dz_result_t result = dz_hsm_msg_sign_encode(frame, chunk->id, chunk->requests, chunk->count);
-	if (result != DZ_OK) {
-		chunk_fail(chunk, result, result == DZ_ENOMEM ? "out of memory" :
-			   "a request has an invalid key id or too much data");
 		return;
 	}
 
@@ -277,7 +348,7 @@ send_chunk(process_service_t *service, chunk_t *chunk, dz_buf_t *frame)
 	else
 		worker->head = chunk;
 	worker->tail = chunk;
-	worker->in_flight += chunk->count;
+	worker->in_flight += chunk_weight(chunk);
 	pthread_mutex_unlock(&worker->queue_lock);
 	/* After this point the chunk belongs to the reader thread (or worker_die). */
 	dz_error_init(&err);
@@ -324,8 +395,15 @@ process_sign(dz_sign_service_t *base, dz_sign_request_t *requests, size_t count,
 		chunk->requests = requests + start;
 		chunk->count = count - start < chunk_size ? count - start : chunk_size;
 		chunk->batch = &batch;
-		send_chunk(service, chunk, &frame);
+		frame.len = 0;
+		result = dz_hsm_msg_sign_encode(&frame, chunk->id, chunk->requests, chunk->count);
+		if (result == DZ_OK)
+			send_chunk(service, NULL, chunk, &frame);
+		else
+			chunk_fail(chunk, result, result == DZ_ENOMEM ? "out of memory" :
+				   "a request has an invalid key id or too much data");
 	}
+	result = DZ_OK;
 	dz_buf_clear(&frame);
 
 	pthread_mutex_lock(&batch.lock);
@@ -347,6 +425,89 @@ process_sign(dz_sign_service_t *base, dz_sign_request_t *requests, size_t count,
 	pthread_cond_destroy(&batch.done);
 	pthread_mutex_destroy(&batch.lock);
 	free(chunks);
+	return result;
+}
+
+/* Send a key request to `worker` (NULL: the least loaded process) and wait for its response. */
+static dz_result_t
+call_worker(process_service_t *service, worker_t *worker, const dz_hsm_key_request_t *request,
+	    dz_hsm_key_response_t *response, dz_error_t *err)
+{
+	key_call_t call;
+	chunk_t chunk;
+	dz_buf_t frame;
+	dz_result_t result;
+
+	memset(&call, 0, sizeof(call));
+	memset(&chunk, 0, sizeof(chunk));
+	call.response_type = dz_hsm_msg_response_type(request->type);
+	call.response = response;
+	chunk.call = &call;
+	pthread_mutex_lock(&service->id_lock);
+	chunk.id = service->next_id++;
+	pthread_mutex_unlock(&service->id_lock);
+
+	dz_buf_init(&frame);
+	result = dz_hsm_msg_key_request_encode(&frame, chunk.id, request);
+	if (result != DZ_OK) {
+		dz_buf_clear(&frame);
+		return dz_error_set(err, result, "cannot encode key request type %u: %s",
+				    (unsigned)request->type, dz_result_text(result));
+	}
+	pthread_mutex_init(&call.lock, NULL);
+	pthread_cond_init(&call.done, NULL);
+	send_chunk(service, worker, &chunk, &frame);
+	dz_buf_clear(&frame);
+
+	pthread_mutex_lock(&call.lock);
+	while (!call.finished)
+		pthread_cond_wait(&call.done, &call.lock);
+	pthread_mutex_unlock(&call.lock);
+	pthread_cond_destroy(&call.done);
+	pthread_mutex_destroy(&call.lock);
+	if (call.error.code != DZ_OK)
+		return dz_error_set(err, call.error.code, "%s", call.error.message);
+	return DZ_OK;
+}
+
+/*
+ * Make every process index a key that one of them generated, so that the
+ * first signatures with it do not fail in the others.  A failure is logged
+ * and not returned, because signing retries later and finds the key then.
+ */
+static void
+announce_key(process_service_t *service, const dz_hsm_key_response_t *generated)
+{
+	dz_hsm_key_request_t check = { .type = DZ_HSM_MSG_CHECK };
+	dz_hsm_key_response_t response;
+	char hex[2 * DZ_KEY_ID_MAX + 1];
+	dz_error_t err;
+
+	memcpy(check.key_id, generated->key_id, generated->key_id_len);
+	check.key_id_len = generated->key_id_len;
+	for (unsigned i = 0; i < service->count; i++) {
+		worker_t *worker = &service->workers[i];
+		dz_error_init(&err);
+		dz_result_t result = call_worker(service, worker, &check, &response, &err);
+		if (result == DZ_OK && response.result != DZ_OK)
+			result = dz_error_set(&err, response.result, "%s", response.message);
+		if (result != DZ_OK)
+			dz_log(DZ_LOG_WARNING, "%s does not find the new key pair with CKA_ID %s: %s",
+			       worker->name, dz_hsm_id_hex(check.key_id, check.key_id_len, hex),
+			       dz_error_message(&err));
+	}
+}
+
+static dz_result_t
+process_key(dz_sign_service_t *base, const dz_hsm_key_request_t *request,
+	    dz_hsm_key_response_t *response, dz_error_t *err)
+{
+	process_service_t *service = (process_service_t *)base;
+	dz_result_t result = call_worker(service, NULL, request, response, err);
+
+	if (result == DZ_OK && request->type == DZ_HSM_MSG_GENERATE && response->result == DZ_OK &&
+	    service->count > 1)
+		announce_key(service, response);
 	return result;
 }
 
@@ -413,6 +574,7 @@ process_destroy(dz_sign_service_t *base)
 
 static const dz_sign_service_ops_t process_ops = {
 	.sign = process_sign,
+	.key = process_key,
 	.parallelism = process_parallelism,
 	.destroy = process_destroy,
 };

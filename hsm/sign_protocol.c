@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -9,11 +10,12 @@
 #include "common/log.h"
 #include "hsm/hsm.h"
 #include "hsm/sign_protocol.h"
+#include "hsm/sign_protocol_internal.h"
 
 static const uint8_t magic[4] = { 'D', 'Z', 'S', '1' };
 
-static uint16_t
-get_u16(const uint8_t *p)
+uint16_t
+dz_hsm_msg_get_u16(const uint8_t *p)
 {
 	return (uint16_t)((p[0] << 8) | p[1]);
 }
@@ -24,8 +26,8 @@ get_u32(const uint8_t *p)
 	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
-static dz_result_t
-append_header(dz_buf_t *out, dz_hsm_msg_type_t type, uint32_t id, uint32_t count,
+dz_result_t
+dz_hsm_msg_append_header(dz_buf_t *out, dz_hsm_msg_type_t type, uint32_t id, uint32_t count,
 	      uint32_t body_len)
 {
 	if (dz_buf_append(out, magic, sizeof(magic)) != DZ_OK ||
@@ -36,9 +38,8 @@ append_header(dz_buf_t *out, dz_hsm_msg_type_t type, uint32_t id, uint32_t count
 	return DZ_OK;
 }
 
-/* Write the body length into the header that starts at `start`. */
-static void
-patch_body_len(dz_buf_t *out, size_t start)
+void
+dz_hsm_msg_patch_body_len(dz_buf_t *out, size_t start)
 {
 	uint32_t body_len = (uint32_t)(out->len - start - DZ_HSM_MSG_HEADER_LEN);
 	uint8_t *p = out->data + start + 16;
@@ -58,7 +59,7 @@ dz_hsm_msg_header_decode(const uint8_t header[DZ_HSM_MSG_HEADER_LEN], dz_hsm_msg
 	if (memcmp(header, magic, sizeof(magic)) != 0)
 		return dz_error_set(err, DZ_ESYNTAX, "bad magic %02x%02x%02x%02x", header[0],
 				    header[1], header[2], header[3]);
-	if (type < DZ_HSM_MSG_READY || type > DZ_HSM_MSG_SIGNED)
+	if (type < DZ_HSM_MSG_READY || type > DZ_HSM_MSG_DONE)
 		return dz_error_set(err, DZ_ESYNTAX, "unknown message type %u", (unsigned)type);
 	if (header[5] != 0 || header[6] != 0 || header[7] != 0)
 		return dz_error_set(err, DZ_ESYNTAX, "flags or reserved bytes are not zero");
@@ -69,18 +70,18 @@ dz_hsm_msg_header_decode(const uint8_t header[DZ_HSM_MSG_HEADER_LEN], dz_hsm_msg
 	if (out->body_len > DZ_HSM_MSG_BODY_MAX)
 		return dz_error_set(err, DZ_ESYNTAX, "body of %u bytes exceeds the limit of %d",
 				    (unsigned)out->body_len, DZ_HSM_MSG_BODY_MAX);
-	if (out->type == DZ_HSM_MSG_READY && out->count != 0)
-		return dz_error_set(err, DZ_ESYNTAX, "READY message with a count of %u",
-				    (unsigned)out->count);
-	if (out->type != DZ_HSM_MSG_READY &&
-	    (out->count == 0 || out->count > DZ_HSM_MSG_COUNT_MAX))
+	bool counted = out->type == DZ_HSM_MSG_SIGN || out->type == DZ_HSM_MSG_SIGNED;
+	if (!counted && out->count != 0)
+		return dz_error_set(err, DZ_ESYNTAX, "message type %u with a count of %u",
+				    (unsigned)type, (unsigned)out->count);
+	if (counted && (out->count == 0 || out->count > DZ_HSM_MSG_COUNT_MAX))
 		return dz_error_set(err, DZ_ESYNTAX, "count %u is not 1 to %d",
 				    (unsigned)out->count, DZ_HSM_MSG_COUNT_MAX);
 	return DZ_OK;
 }
 
-static dz_result_t
-append_text(dz_buf_t *out, const char *message)
+dz_result_t
+dz_hsm_msg_append_text(dz_buf_t *out, const char *message)
 {
 	size_t len = message != NULL ? strnlen(message, DZ_HSM_MSG_TEXT_MAX) : 0;
 
@@ -90,13 +91,12 @@ append_text(dz_buf_t *out, const char *message)
 	return DZ_OK;
 }
 
-/* Decode "length (2), text" at body[*pos], checking bounds; the text must end the body. */
-static dz_result_t
-decode_text(const uint8_t *body, size_t body_len, size_t *pos, char *message, dz_error_t *err)
+dz_result_t
+dz_hsm_msg_decode_text(const uint8_t *body, size_t body_len, size_t *pos, char *message, dz_error_t *err)
 {
 	if (body_len - *pos < 2)
 		return dz_error_set(err, DZ_ESYNTAX, "message length is missing");
-	size_t len = get_u16(body + *pos);
+	size_t len = dz_hsm_msg_get_u16(body + *pos);
 	*pos += 2;
 	if (len > DZ_HSM_MSG_TEXT_MAX || body_len - *pos != len)
 		return dz_error_set(err, DZ_ESYNTAX, "message of %zu bytes does not fit the body",
@@ -107,8 +107,8 @@ decode_text(const uint8_t *body, size_t body_len, size_t *pos, char *message, dz
 	return DZ_OK;
 }
 
-static dz_result_t
-decode_result(uint16_t value, dz_result_t *out, dz_error_t *err)
+dz_result_t
+dz_hsm_msg_decode_result(uint16_t value, dz_result_t *out, dz_error_t *err)
 {
 	if (value >= DZ_RESULT_COUNT)
 		return dz_error_set(err, DZ_ESYNTAX, "unknown result code %u", (unsigned)value);
@@ -121,10 +121,10 @@ dz_hsm_msg_ready_encode(dz_buf_t *out, dz_result_t result, const char *message)
 {
 	size_t start = out->len;
 
-	if (append_header(out, DZ_HSM_MSG_READY, 0, 0, 0) != DZ_OK ||
-	    dz_buf_append_u16(out, (uint16_t)result) != DZ_OK || append_text(out, message) != DZ_OK)
+	if (dz_hsm_msg_append_header(out, DZ_HSM_MSG_READY, 0, 0, 0) != DZ_OK ||
+	    dz_buf_append_u16(out, (uint16_t)result) != DZ_OK || dz_hsm_msg_append_text(out, message) != DZ_OK)
 		return DZ_ENOMEM;
-	patch_body_len(out, start);
+	dz_hsm_msg_patch_body_len(out, start);
 	return DZ_OK;
 }
 
@@ -140,10 +140,10 @@ dz_hsm_msg_ready_decode(const dz_hsm_msg_header_t *header, const uint8_t *body,
 	if (header->body_len < 2)
 		return dz_error_set(err, DZ_ESYNTAX, "READY body of %u bytes is too short",
 				    (unsigned)header->body_len);
-	dz_result_t decoded = decode_result(get_u16(body), result, err);
+	dz_result_t decoded = dz_hsm_msg_decode_result(dz_hsm_msg_get_u16(body), result, err);
 	if (decoded != DZ_OK)
 		return decoded;
-	return decode_text(body, header->body_len, &pos, message, err);
+	return dz_hsm_msg_decode_text(body, header->body_len, &pos, message, err);
 }
 
 dz_result_t
@@ -154,7 +154,7 @@ dz_hsm_msg_sign_encode(dz_buf_t *out, uint32_t id, const dz_sign_request_t *requ
 
 	if (count == 0 || count > DZ_HSM_MSG_COUNT_MAX)
 		return DZ_EINVAL;
-	if (append_header(out, DZ_HSM_MSG_SIGN, id, (uint32_t)count, 0) != DZ_OK)
+	if (dz_hsm_msg_append_header(out, DZ_HSM_MSG_SIGN, id, (uint32_t)count, 0) != DZ_OK)
 		return DZ_ENOMEM;
 	for (size_t i = 0; i < count; i++) {
 		const dz_sign_request_t *request = &requests[i];
@@ -170,7 +170,7 @@ dz_hsm_msg_sign_encode(dz_buf_t *out, uint32_t id, const dz_sign_request_t *requ
 	}
 	if (out->len - start - DZ_HSM_MSG_HEADER_LEN > DZ_HSM_MSG_BODY_MAX)
 		return DZ_ETOOBIG;
-	patch_body_len(out, start);
+	dz_hsm_msg_patch_body_len(out, start);
 	return DZ_OK;
 }
 
@@ -221,7 +221,7 @@ dz_hsm_msg_signed_encode(dz_buf_t *out, uint32_t id, const dz_sign_request_t *re
 {
 	size_t start = out->len;
 
-	if (append_header(out, DZ_HSM_MSG_SIGNED, id, (uint32_t)count, 0) != DZ_OK)
+	if (dz_hsm_msg_append_header(out, DZ_HSM_MSG_SIGNED, id, (uint32_t)count, 0) != DZ_OK)
 		return DZ_ENOMEM;
 	for (size_t i = 0; i < count; i++) {
 		const dz_sign_request_t *request = &requests[i];
@@ -233,9 +233,9 @@ dz_hsm_msg_signed_encode(dz_buf_t *out, uint32_t id, const dz_sign_request_t *re
 		    dz_buf_append(out, request->signature, sig_len) != DZ_OK)
 			return DZ_ENOMEM;
 	}
-	if (append_text(out, message) != DZ_OK)
+	if (dz_hsm_msg_append_text(out, message) != DZ_OK)
 		return DZ_ENOMEM;
-	patch_body_len(out, start);
+	dz_hsm_msg_patch_body_len(out, start);
 	return DZ_OK;
 }
 
@@ -259,9 +259,9 @@ dz_hsm_msg_signed_decode(const dz_hsm_msg_header_t *header, const uint8_t *body,
 		if (len - pos < 4)
 			return dz_error_set(err, DZ_ESYNTAX, "result %zu of %zu is truncated", i + 1,
 					    count);
-		if (decode_result(get_u16(body + pos), &result, err) != DZ_OK)
+		if (dz_hsm_msg_decode_result(dz_hsm_msg_get_u16(body + pos), &result, err) != DZ_OK)
 			return DZ_ESYNTAX;
-		size_t sig_len = get_u16(body + pos + 2);
+		size_t sig_len = dz_hsm_msg_get_u16(body + pos + 2);
 		pos += 4;
 		if (sig_len > DZ_SIGNATURE_MAX || len - pos < sig_len ||
 		    (result != DZ_OK && sig_len != 0))
@@ -272,7 +272,7 @@ dz_hsm_msg_signed_decode(const dz_hsm_msg_header_t *header, const uint8_t *body,
 		request->result = result;
 		pos += sig_len;
 	}
-	return decode_text(body, len, &pos, message, err);
+	return dz_hsm_msg_decode_text(body, len, &pos, message, err);
 }
 
 dz_result_t
@@ -311,22 +311,70 @@ dz_hsm_msg_write(int fd, const void *buf, size_t len, dz_error_t *err)
 	return DZ_OK;
 }
 
-/* Read one SIGN message, sign it and send the response; DZ_ENOTFOUND at a clean end. */
+/* Sign the requests of a decoded SIGN message and encode the SIGNED response. */
 static dz_result_t
-serve_one(dz_hsm_t *hsm, int fd, dz_buf_t *body, dz_buf_t *reply, dz_error_t *err)
+serve_sign(dz_hsm_t *hsm, const dz_hsm_msg_header_t *header, const uint8_t *body,
+	   dz_buf_t *reply, dz_error_t *err)
+{
+	dz_sign_request_t *requests = NULL;
+	dz_error_t sign_err;
+	dz_result_t result;
+
+	requests = calloc(header->count, sizeof(*requests));
+	if (requests == NULL)
+		return dz_error_set(err, DZ_ENOMEM, "out of memory");
+	result = dz_hsm_msg_sign_decode(header, body, requests, err);
+	if (result != DZ_OK)
+		goto cleanup;
+
+	dz_error_init(&sign_err);
+	dz_result_t signed_result = dz_hsm_sign(hsm, requests, header->count, &sign_err);
+	if (dz_hsm_msg_signed_encode(reply, header->id, requests, header->count,
+				     signed_result == DZ_OK ? "" : dz_error_message(&sign_err)) !=
+	    DZ_OK)
+		result = dz_error_set(err, DZ_ENOMEM, "out of memory");
+
+cleanup:
+	free(requests);
+	return result;
+}
+
+/* Carry out a decoded key request and encode its response. */
+static dz_result_t
+serve_key(dz_hsm_t *hsm, const dz_hsm_msg_header_t *header, const uint8_t *body,
+	  dz_buf_t *reply, const char *name, dz_error_t *err)
+{
+	dz_hsm_key_request_t request;
+	dz_hsm_key_response_t response;
+	dz_result_t result;
+
+	result = dz_hsm_msg_key_request_decode(header, body, &request, err);
+	if (result != DZ_OK)
+		return result;
+	dz_hsm_msg_key_execute(hsm, &request, &response, name);
+	result = dz_hsm_msg_key_response_encode(reply, header->id, &response);
+	if (result != DZ_OK)
+		return dz_error_set(err, result, "cannot encode the response to message type %u: %s",
+				    (unsigned)header->type, dz_result_text(result));
+	return DZ_OK;
+}
+
+/* Read one request, carry it out and send the response; DZ_ENOTFOUND at a clean end. */
+static dz_result_t
+serve_one(dz_hsm_t *hsm, int fd, dz_buf_t *body, dz_buf_t *reply, const char *name,
+	  dz_error_t *err)
 {
 	uint8_t header_bytes[DZ_HSM_MSG_HEADER_LEN];
 	dz_hsm_msg_header_t header;
-	dz_sign_request_t *requests = NULL;
-	dz_error_t sign_err;
 	dz_result_t result;
 
 	result = dz_hsm_msg_read(fd, header_bytes, sizeof(header_bytes), err);
 	if (result != DZ_OK)
 		return result;
 	result = dz_hsm_msg_header_decode(header_bytes, &header, err);
-	if (result == DZ_OK && header.type != DZ_HSM_MSG_SIGN)
-		result = dz_error_set(err, DZ_ESYNTAX, "expected SIGN, got message type %u",
+	if (result == DZ_OK && header.type != DZ_HSM_MSG_SIGN &&
+	    dz_hsm_msg_response_type(header.type) == 0)
+		result = dz_error_set(err, DZ_ESYNTAX, "message type %u is not a request",
 				      (unsigned)header.type);
 	if (result != DZ_OK)
 		return result;
@@ -341,27 +389,14 @@ serve_one(dz_hsm_t *hsm, int fd, dz_buf_t *body, dz_buf_t *reply, dz_error_t *er
 		return result;
 	body->len = header.body_len;
 
-	requests = calloc(header.count, sizeof(*requests));
-	if (requests == NULL)
-		return dz_error_set(err, DZ_ENOMEM, "out of memory");
-	result = dz_hsm_msg_sign_decode(&header, body->data, requests, err);
-	if (result != DZ_OK)
-		goto cleanup;
-
-	dz_error_init(&sign_err);
-	dz_result_t signed_result = dz_hsm_sign(hsm, requests, header.count, &sign_err);
 	reply->len = 0;
-	if (dz_hsm_msg_signed_encode(reply, header.id, requests, header.count,
-				     signed_result == DZ_OK ? "" : dz_error_message(&sign_err)) !=
-	    DZ_OK) {
-		result = dz_error_set(err, DZ_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	result = dz_hsm_msg_write(fd, reply->data, reply->len, err);
-
-cleanup:
-	free(requests);
-	return result;
+	if (header.type == DZ_HSM_MSG_SIGN)
+		result = serve_sign(hsm, &header, body->data, reply, err);
+	else
+		result = serve_key(hsm, &header, body->data, reply, name, err);
+	if (result != DZ_OK)
+		return result;
+	return dz_hsm_msg_write(fd, reply->data, reply->len, err);
 }
 
 dz_result_t
@@ -375,7 +410,7 @@ dz_hsm_msg_serve(dz_hsm_t *hsm, int fd, const char *name)
 	dz_buf_init(&reply);
 	do {
 		dz_error_init(&err);
-		result = serve_one(hsm, fd, &body, &reply, &err);
+		result = serve_one(hsm, fd, &body, &reply, name, &err);
 	} while (result == DZ_OK);
 	if (result == DZ_ENOTFOUND) {
 		result = DZ_OK;

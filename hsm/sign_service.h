@@ -20,6 +20,8 @@
 #define DZ_SIGNATURE_MAX 512
 /* Largest CKA_ID we create or accept. */
 #define DZ_KEY_ID_MAX 64
+/* Largest DNSKEY public key field: RSA 4096 with a 4-byte exponent (RFC 3110). */
+#define DZ_SIGN_PUBLIC_KEY_MAX 600
 
 typedef struct dz_sign_request {
 	/* In: the private key, by CKA_ID, and its DNSSEC algorithm. */
@@ -96,6 +98,62 @@ dz_result_t dz_sign_service_sign(dz_sign_service_t *service, dz_sign_request_t *
 
 /* How many signatures the service can compute at the same time. */
 unsigned dz_sign_service_parallelism(const dz_sign_service_t *service);
+
+/* ---------------------------------------------------------------------------
+ * Key operations.  A process service sends them to one of its signer
+ * processes, so that the caller needs no login of its own; the local
+ * service runs them on its connection.  Failures of the token return its
+ * DZ_EHSM* code with the token's message; a signer process that stopped
+ * returns DZ_EHSM_SESSION.  Thread safe like dz_sign_service_sign().
+ */
+
+/* The module and token of a service, as the start-up log shows them. */
+typedef struct dz_sign_token {
+	char module[256];	/* "SoftHSM 2.6 (SoftHSM, PKCS#11 2.40)" */
+	char label[33];
+	char serial[17];
+	char manufacturer[33];
+	char model[17];
+} dz_sign_token_t;
+
+/* Describe the module and token the service signs with. */
+dz_result_t dz_sign_service_describe(dz_sign_service_t *service, dz_sign_token_t *out,
+				     dz_error_t *err);
+
+/* A key pair to generate; `zone` and `role` (DZ_ROLE_*) name it in the log. */
+typedef struct dz_sign_keygen {
+	const char *zone;
+	uint8_t role;
+	uint8_t algorithm;
+	unsigned bits;		/* RSA modulus; 0 for other algorithms */
+	const char *label;	/* CKA_LABEL of both objects */
+} dz_sign_keygen_t;
+
+/* A generated key pair. */
+typedef struct dz_sign_key {
+	uint8_t key_id[DZ_KEY_ID_MAX];	/* CKA_ID */
+	size_t key_id_len;
+	uint8_t public_key[DZ_SIGN_PUBLIC_KEY_MAX]; /* DNSKEY public key field */
+	size_t public_key_len;
+	unsigned bits;			/* RSA modulus or curve size */
+} dz_sign_key_t;
+
+/* Generate a key pair in the token (dz_hsm_generate_key()) and read its public key. */
+dz_result_t dz_sign_service_generate_key(dz_sign_service_t *service,
+					 const dz_sign_keygen_t *request, dz_sign_key_t *out,
+					 dz_error_t *err);
+
+/* DZ_OK if the token has a private key with this CKA_ID; DZ_EHSM_KEY if not. */
+dz_result_t dz_sign_service_check_key(dz_sign_service_t *service, const uint8_t *key_id,
+				      size_t key_id_len, dz_error_t *err);
+
+/* Delete the key pair with this CKA_ID (dz_hsm_delete_key()). */
+dz_result_t dz_sign_service_delete_key(dz_sign_service_t *service, const uint8_t *key_id,
+				       size_t key_id_len, dz_error_t *err);
+
+/* Set CKA_LABEL of both objects of a key pair. */
+dz_result_t dz_sign_service_label_key(dz_sign_service_t *service, const uint8_t *key_id,
+				      size_t key_id_len, const char *label, dz_error_t *err);
 
 /* Stop workers, close sessions and free the service; NULL is ignored. */
 void dz_sign_service_destroy(dz_sign_service_t *service);

@@ -795,6 +795,13 @@ dz_key_engine_run(dz_keyring_t *ring, const dz_key_engine_params_t *params, dz_t
 				goto cleanup;
 		}
 	}
+	/*
+	 * Planning runs before the moves.  So a rollover that an unfinished one
+	 * of its role held back may start once this run's transitions are
+	 * committed, and the caller runs again at once.
+	 */
+	if (run->blocked_roles != 0 && run->transition_count > 0)
+		run->next = now;
 	if (ring->clock.frozen)
 		run->next = DZ_TIME_NEVER;
 	result = DZ_OK;

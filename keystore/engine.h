@@ -102,7 +102,11 @@ typedef struct dz_key_run {
 	 * waits because a rollover of that role is unfinished.
 	 */
 	unsigned blocked_roles;
-	dz_time_t next;		/* earliest time anything is due; DZ_TIME_NEVER */
+	/*
+	 * Earliest time anything is due, or DZ_TIME_NEVER.  It is `now` when
+	 * a blocked rollover may start once this run's transitions are committed.
+	 */
+	dz_time_t next;
 	bool step_used;		/* manual mode: an operator step allowed a move */
 
 	/* Capacities, private. */

@@ -66,27 +66,30 @@ typedef struct dz_key_provider {
 } dz_key_provider_t;
 
 /* ---------------------------------------------------------------------------
- * The PKCS#11 provider: keys in the tokens of hsm/hsm.h, recorded in each
- * token's key registry (hsm/registry.h) so that `danezone key list` shows
- * them and `danezone key delete` refuses those in use.
+ * The PKCS#11 provider: keys in the tokens, made, checked and deleted
+ * through each token's sign service (hsm/sign_service.h), so that a
+ * process service keeps the login in its signer processes.  Keys are
+ * recorded in each token's key registry (hsm/registry.h), which this
+ * process writes, so that `danezone key list` shows them and
+ * `danezone key delete` rejects those in use.
  */
 
-typedef struct dz_hsm dz_hsm_t;
+typedef struct dz_sign_service dz_sign_service_t;
 
 /* One configured token. */
-typedef struct dz_key_hsm_token {
-	const char *name;	   /* the name policies use; NULL or "" for the default token */
-	dz_hsm_t *hsm;		   /* logged-in connection; not owned */
-	const char *registry_path; /* the token's key registry; not owned */
-} dz_key_hsm_token_t;
+typedef struct dz_key_service_token {
+	const char *name;		 /* the name policies use; NULL or "" for the default token */
+	dz_sign_service_t *service;	 /* not owned */
+	const char *registry_path;	 /* the token's key registry; not owned */
+} dz_key_service_token_t;
 
-typedef struct dz_key_hsm_provider {
-	const dz_key_hsm_token_t *tokens; /* not owned */
+typedef struct dz_key_service_provider {
+	const dz_key_service_token_t *tokens; /* not owned */
 	size_t count;
-} dz_key_hsm_provider_t;
+} dz_key_service_provider_t;
 
 /* The provider interface over the tokens (valid while `tokens` lives). */
-dz_key_provider_t dz_key_hsm_provider(dz_key_hsm_provider_t *tokens);
+dz_key_provider_t dz_key_service_provider(dz_key_service_provider_t *tokens);
 
 /* ---------------------------------------------------------------------------
  * The simulated provider: random public keys of the right size, no private

@@ -54,6 +54,8 @@
 
 /* Quiet time after the last diff before the snapshot and text file are rewritten. */
 #define DZ_DAEMON_MATERIALIZE_IDLE_MS 2000
+/* Longest time diffs may keep postponing that rewrite. */
+#define DZ_DAEMON_MATERIALIZE_MAX_DELAY_MS 60000
 /* First retry after a failed job, doubled after each failure up to the maximum. */
 #define DZ_DAEMON_RETRY_MIN_SECONDS 1
 #define DZ_DAEMON_RETRY_MAX_SECONDS 300
@@ -102,6 +104,7 @@ typedef struct daemon_zone {
 	unsigned fresh;			/* the part of `want` that new events added since the last job */
 	bool busy;			/* a job runs */
 	bool materialize_due;		/* the text file is behind the committed serial */
+	int64_t materialize_since;	/* monotonic ms when it fell behind */
 	bool parent_due;		/* the parent's servers are to be asked for the DS RRset */
 	bool removed;			/* removed by a reload: freed when its job ends */
 	bool source_failed;		/* the source could not be read at the last try */
@@ -119,12 +122,12 @@ typedef struct daemon_zone {
 	dz_time_t last_published_at;
 } daemon_zone_t;
 
-/* A token of the hsm section, opened at start-up. */
+/* A token of the hsm section, opened at start-up by its signer processes. */
 typedef struct daemon_token {
 	char *name;			 /* configured name; "" for the default token */
-	dz_hsm_t *hsm;			 /* connection of the key provider */
+	dz_sign_service_t *service;	 /* its signer processes, which alone log in */
 	char *registry_path;		 /* the token's key registry */
-	char module[256];		 /* module description, for the start-up line */
+	dz_sign_token_t info;		 /* module and token, for the start-up line */
 } daemon_token_t;
 
 struct dz_daemon {
@@ -143,9 +146,9 @@ struct dz_daemon {
 	/* Tokens and signing. */
 	daemon_token_t *tokens;
 	size_t token_count;
-	dz_key_hsm_token_t *provider_tokens;
-	dz_key_hsm_provider_t provider_set;
-	dz_sign_service_t *service;	/* signs for the default token */
+	dz_key_service_token_t *provider_tokens;
+	dz_key_service_provider_t provider_set;
+	dz_sign_service_t *service;	/* signs for the default token: tokens[0].service */
 	dz_sign_backend_t backend;
 
 	daemon_zone_t **zones;
@@ -208,12 +211,14 @@ void daemon_log_token(const dz_daemon_t *d);
 const dz_policy_t *daemon_zone_policy(const dz_daemon_t *d, const dz_config_zone_t *zone);
 dz_result_t daemon_keys_open(daemon_zone_t *z, dz_error_t *err);
 /*
- * The key set to sign with now: a prepared plan's (then *plan receives
- * it, to commit after publication) or the last committed one.  Fills
- * `keys` with a copy the caller frees with free(keys->keys).
+ * The key set to sign with now.  With `key_event` (or before the first
+ * commit) it is a prepared plan's, and *plan receives the plan to commit
+ * after publication; otherwise, and while key management is halted, it is
+ * the last committed one.  Fills `keys` with a copy the caller frees with
+ * free(keys->keys).
  */
-dz_result_t daemon_keys_plan(daemon_zone_t *z, dz_time_t now, dz_key_plan_t **plan,
-			     dz_keyset_t *keys, dz_error_t *err);
+dz_result_t daemon_keys_plan(daemon_zone_t *z, dz_time_t now, bool key_event,
+			     dz_key_plan_t **plan, dz_keyset_t *keys, dz_error_t *err);
 /* Record the plan as published at `published_at`, log failures, and update key_event_at. */
 void daemon_keys_commit(daemon_zone_t *z, dz_key_plan_t *plan, dz_time_t published_at,
 			bool full_resign);

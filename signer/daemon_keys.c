@@ -38,12 +38,38 @@ hsm_config_of(const dz_config_hsm_t *conf, dz_hsm_config_t *out)
 	out->sessions = 1;
 }
 
+/*
+ * Start the signer processes of one token, learn its module and token from
+ * the first of them and find its key registry.  The parent never logs in.
+ */
+static dz_result_t
+token_open(dz_daemon_t *d, const dz_config_hsm_t *conf, unsigned processes,
+	   const dz_privdrop_target_t *drop, daemon_token_t *t, dz_error_t *err)
+{
+	dz_hsm_config_t hsm_config;
+	dz_hsm_token_info_t info;
+	dz_result_t result;
+
+	t->name = strdup(conf->name);
+	if (t->name == NULL)
+		return dz_error_set(err, DZ_ENOMEM, "out of memory");
+	hsm_config_of(conf, &hsm_config);
+	result = dz_sign_service_create_processes_as(&hsm_config, processes, drop, &t->service,
+						     err);
+	if (result == DZ_OK)
+		result = dz_sign_service_describe(t->service, &t->info, err);
+	if (result != DZ_OK)
+		return dz_error_prefix(err, "token %s", conf->name);
+	memset(&info, 0, sizeof(info));
+	snprintf(info.serial, sizeof(info.serial), "%s", t->info.serial);
+	return dz_hsm_registry_path(d->config->server.state_dir, &info, &t->registry_path, err);
+}
+
 dz_result_t
 daemon_tokens_open(dz_daemon_t *d, dz_error_t *err)
 {
 	const dz_config_t *config = d->config;
 	const dz_config_hsm_t *default_hsm = dz_config_default_hsm(config);
-	dz_hsm_config_t hsm_config;
 	dz_result_t result;
 
 	if (default_hsm == NULL)
@@ -54,46 +80,38 @@ daemon_tokens_open(dz_daemon_t *d, dz_error_t *err)
 	d->provider_tokens = calloc(config->hsm_count, sizeof(*d->provider_tokens));
 	if (d->tokens == NULL || d->provider_tokens == NULL)
 		return dz_error_set(err, DZ_ENOMEM, "out of memory");
-	/* The default token goes first: the key provider falls back to the first token. */
-	for (size_t pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < config->hsm_count; i++) {
-			const dz_config_hsm_t *conf = &config->hsms[i];
-			if ((pass == 0) != (conf == default_hsm))
-				continue;
-			daemon_token_t *t = &d->tokens[d->token_count];
-			hsm_config_of(conf, &hsm_config);
-			result = dz_hsm_create(&hsm_config, &t->hsm, err);
-			if (result != DZ_OK)
-				return dz_error_prefix(err, "token %s", conf->name);
-			d->token_count++;
-			dz_hsm_module_describe(t->hsm, t->module, sizeof(t->module));
-			t->name = strdup(conf->name);
-			if (t->name == NULL)
-				return dz_error_set(err, DZ_ENOMEM, "out of memory");
-			result = dz_hsm_registry_path(config->server.state_dir, dz_hsm_token(t->hsm),
-						      &t->registry_path, err);
-			if (result != DZ_OK)
-				return result;
-			d->provider_tokens[d->token_count - 1] = (dz_key_hsm_token_t){
-				.name = t->name, .hsm = t->hsm, .registry_path = t->registry_path
-			};
-		}
-	}
-	d->provider_set = (dz_key_hsm_provider_t){ .tokens = d->provider_tokens,
-						   .count = d->token_count };
 
-	/* Before any thread starts: the signer processes are forked here. */
 	dz_privdrop_target_t signer_user;
 	bool drop_signers = false;
 	result = daemon_privsep_signer_target(d, &signer_user, &drop_signers, err);
 	if (result != DZ_OK)
 		return result;
-	hsm_config_of(default_hsm, &hsm_config);
-	result = dz_sign_service_create_processes_as(&hsm_config, signer_processes(config),
-						     drop_signers ? &signer_user : NULL,
-						     &d->service, err);
-	if (result != DZ_OK)
-		return dz_error_prefix(err, "token %s", default_hsm->name);
+	/*
+	 * Before any thread of the daemon starts: the signer processes are
+	 * forked here.  The default token goes first, because the key provider
+	 * falls back to the first token.  It signs with server.signer-processes
+	 * processes, and every other token gets one process for its keys.
+	 * NOTE: the processes of later tokens are forked while the reader
+	 * threads of earlier ones wait in read(), which holds no lock.
+	 */
+	for (size_t pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < config->hsm_count; i++) {
+			const dz_config_hsm_t *conf = &config->hsms[i];
+			if ((pass == 0) != (conf == default_hsm))
+				continue;
+			daemon_token_t *t = &d->tokens[d->token_count++];
+			result = token_open(d, conf, pass == 0 ? signer_processes(config) : 1,
+					    drop_signers ? &signer_user : NULL, t, err);
+			if (result != DZ_OK)
+				return result;
+			d->provider_tokens[d->token_count - 1] = (dz_key_service_token_t){
+				.name = t->name, .service = t->service, .registry_path = t->registry_path
+			};
+		}
+	}
+	d->provider_set = (dz_key_service_provider_t){ .tokens = d->provider_tokens,
+						       .count = d->token_count };
+	d->service = d->tokens[0].service;
 	d->backend = dz_sign_backend_service(d->service);
 	return DZ_OK;
 }
@@ -101,10 +119,10 @@ daemon_tokens_open(dz_daemon_t *d, dz_error_t *err)
 void
 daemon_tokens_close(dz_daemon_t *d)
 {
-	dz_sign_service_destroy(d->service);
+	/* d->service is the default token's service, destroyed below. */
 	d->service = NULL;
 	for (size_t i = 0; i < d->token_count; i++) {
-		dz_hsm_destroy(d->tokens[i].hsm);
+		dz_sign_service_destroy(d->tokens[i].service);
 		free(d->tokens[i].name);
 		free(d->tokens[i].registry_path);
 	}
@@ -120,10 +138,9 @@ daemon_log_token(const dz_daemon_t *d)
 {
 	for (size_t i = 0; i < d->token_count; i++) {
 		const daemon_token_t *t = &d->tokens[i];
-		const dz_hsm_token_info_t *info = dz_hsm_token(t->hsm);
 		dz_log(DZ_LOG_NOTICE,
-		       "PKCS#11 module %s; token %s: label \"%s\", %s %s, serial %s%s", t->module,
-		       t->name, info->label, info->manufacturer, info->model, info->serial,
+		       "PKCS#11 module %s; token %s: label \"%s\", %s %s, serial %s%s", t->info.module,
+		       t->name, t->info.label, t->info.manufacturer, t->info.model, t->info.serial,
 		       i == 0 ? " (default, signs through the signer processes)" : "");
 	}
 }
@@ -159,7 +176,7 @@ daemon_keys_open(daemon_zone_t *z, dz_error_t *err)
 			.state_dir = key_dir,
 			.policy = policy,
 			.negative_ttl = z->negative_ttl,
-			.provider = dz_key_hsm_provider(&d->provider_set),
+			.provider = dz_key_service_provider(&d->provider_set),
 			/* A zone that was published before had keys: never start over without its state. */
 			.expect_state = access(z->target.snapshot_path, F_OK) == 0,
 		};
@@ -284,8 +301,8 @@ copy_keyset(const dz_keyset_t *from, dz_keyset_t *to, dz_error_t *err)
 }
 
 dz_result_t
-daemon_keys_plan(daemon_zone_t *z, dz_time_t now, dz_key_plan_t **plan, dz_keyset_t *keys,
-		 dz_error_t *err)
+daemon_keys_plan(daemon_zone_t *z, dz_time_t now, bool key_event, dz_key_plan_t **plan,
+		 dz_keyset_t *keys, dz_error_t *err)
 {
 	dz_clock_sample_t sample;
 	dz_result_t result;
@@ -293,10 +310,23 @@ daemon_keys_plan(daemon_zone_t *z, dz_time_t now, dz_key_plan_t **plan, dz_keyse
 	*plan = NULL;
 	if (z->keys == NULL)
 		return dz_error_set(err, DZ_ESTATE, "key management did not start (see the start-up log)");
+	/* Every run checks the clock: the run refuses to sign while it is behind the signatures. */
 	dz_key_clock_sample(&sample);
 	result = dz_key_manager_check_clock(z->keys, &sample, NULL, err);
 	if (result != DZ_OK)
 		return result;
+	/*
+	 * Without a key event the committed key set is the one the published
+	 * version uses, so a certificate or source change costs no key work.
+	 */
+	const dz_keyset_t *committed = dz_key_manager_keyset(z->keys);
+	if (!key_event && committed != NULL && committed->count > 0)
+		return copy_keyset(committed, keys, err);
+	/*
+	 * NOTE: prepare generates new key pairs in the token on this (the loop)
+	 * thread; an RSA key may take seconds, during which the control socket
+	 * and the timers wait.  The DNS server runs in its own process.
+	 */
 	result = dz_key_manager_prepare(z->keys, now, plan, err);
 	if (result == DZ_ESTATE) {
 		/* Halted: keep signing with the committed keys; log the reason when it changes. */
@@ -307,7 +337,6 @@ daemon_keys_plan(daemon_zone_t *z, dz_time_t now, dz_key_plan_t **plan, dz_keyse
 			z->keys_halted = strdup(reason);
 		}
 		*plan = NULL;
-		const dz_keyset_t *committed = dz_key_manager_keyset(z->keys);
 		if (committed == NULL || committed->count == 0)
 			return dz_error_set(err, DZ_ESTATE, "key management halted with no committed keys: %s",
 					    reason != NULL ? reason : dz_error_message(err));

@@ -15,6 +15,8 @@
  *   STATE-DIR                 owner server.user, mode 0711: others may pass
  *                             through to the zone folders, not list it
  *   STATE-DIR/keystate        mode 0700
+ *   other folders in STATE-DIR mode 0700 (the TLSA rollover state, for
+ *                             example), unless a zone publishes there
  *   other files in STATE-DIR  owner server.user and its group; key
  *                             registries and the audit log are 0640, so
  *                             server.dns-user, outside that group, cannot
@@ -28,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <libgen.h>
 #include <stdlib.h>
@@ -84,9 +87,18 @@ static int
 give_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)ftw;
-	/* Sockets (the control socket) and links keep their owner. */
 	if (type != FTW_F && type != FTW_D && type != FTW_DP)
 		return 0;
+	/*
+	 * The control socket gets the daemon's user, so that the peers its
+	 * check accepts can connect, and keeps its group (server.group or
+	 * root's).  Links and other special files stay as they are.
+	 */
+	if (S_ISSOCK(st->st_mode)) {
+		if (st->st_uid != walk_uid && lchown(path, walk_uid, (gid_t)-1) == 0)
+			walk_changed++;
+		return 0;
+	}
 	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
 		return 0;
 	if (st->st_uid == walk_uid && st->st_gid == walk_gid)
@@ -126,6 +138,47 @@ set_mode(const char *path, mode_t mode, dz_error_t *err)
 	return DZ_OK;
 }
 
+/* Whether `path` is the folder of some zone's published files. */
+static bool
+is_output_folder(const dz_daemon_t *d, const char *path)
+{
+	for (size_t i = 0; i < d->zone_count; i++) {
+		const char *text_path = d->zones[i]->target.text_path;
+		const char *slash = strrchr(text_path, '/');
+		size_t len = slash != NULL ? (size_t)(slash - text_path) : 0;
+		if (strlen(path) == len && strncmp(path, text_path, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Close every folder directly in STATE-DIR to others, except the zones' output folders. */
+static dz_result_t
+close_state_folders(const dz_daemon_t *d, const char *state, dz_error_t *err)
+{
+	DIR *dir = opendir(state);
+	struct dirent *entry;
+	dz_result_t result = DZ_OK;
+
+	if (dir == NULL)
+		return dz_error_set(err, DZ_EIO, "cannot list the state folder %s: %s", state,
+				    strerror(errno));
+	while (result == DZ_OK && (entry = readdir(dir)) != NULL) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", state, entry->d_name) >= (int)sizeof(path))
+			continue;
+		if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || is_output_folder(d, path))
+			continue;
+		result = set_mode(path, 0700, err);
+	}
+	closedir(dir);
+	return result;
+}
+
 /* Apply the layout of the file header; `dns_gid` is the DNS server process's group. */
 static dz_result_t
 prepare_state(const dz_daemon_t *d, const dz_privdrop_target_t *target, gid_t dns_gid,
@@ -146,6 +199,8 @@ prepare_state(const dz_daemon_t *d, const dz_privdrop_target_t *target, gid_t dn
 		result = set_mode(keys, 0700, err);
 	}
 	free(keys);
+	if (result == DZ_OK)
+		result = close_state_folders(d, state, err);
 	if (result == DZ_OK && changed > 0)
 		dz_log(DZ_LOG_INFO, "state folder %s: gave %zu files and folders to user %s, so "
 		       "that the daemon can write them after it drops root", state, changed,
@@ -223,5 +278,13 @@ daemon_privsep_drop(dz_daemon_t *d, dz_error_t *err)
 	dz_result_t result = resolve_targets(d, &target, &dns_gid, err);
 	if (result != DZ_OK)
 		return result;
+	/*
+	 * The control socket, made by root, gets the daemon's user and keeps
+	 * its group, so that the peers the control check accepts can connect.
+	 */
+	const char *control = d->config->server.control_socket;
+	if (control != NULL && geteuid() == 0 && lchown(control, target.uid, (gid_t)-1) != 0)
+		return dz_error_set(err, DZ_EPERM, "cannot give the control socket %s to user %s: %s",
+				    control, target.user, strerror(errno));
 	return dz_privdrop_apply(&target, NULL, "danezoned", err);
 }

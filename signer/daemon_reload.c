@@ -324,7 +324,7 @@ daemon_watch_stop(dz_daemon_t *d)
 	d->watch = NULL;
 }
 
-/* Apply the zones of `config` to the running zones; returns how many were added and removed. */
+/* Apply the zones of `config` to the running zones; *added and *removed receive the counts. */
 static void
 apply_zones(dz_daemon_t *d, const dz_config_t *config, size_t *added, size_t *removed)
 {

@@ -164,17 +164,18 @@ start_sign_job(daemon_zone_t *z)
 	dz_records_init(&job->mail);
 	const dz_records_t *mail = NULL;
 	if (!daemon_mail_records(d, z->name, &mail)) {
-		/* A probe of the secondaries holds the mail records: its end starts the run. */
+		/* A probe of the secondaries uses the mail object: its end starts the run. */
 		daemon_job_free(job);
 		return;
 	}
-	if (daemon_keys_plan(z, job->now, &job->plan, &job->keys, &err) != DZ_OK) {
+	if (daemon_keys_plan(z, job->now, (z->want & DAEMON_WANT_KEYS) != 0, &job->plan, &job->keys,
+			     &err) != DZ_OK) {
 		dz_log_condition_raise(&z->sign_condition, DZ_LOG_ERROR,
 				       "zone %s: DNSSEC, cannot sign: %s; still serving serial %u",
 				       z->name, dz_error_message(&err), z->serial);
-		daemon_job_free(job);
 		z->failures++;
 		z->retry_at = job->now + DZ_DAEMON_RETRY_MAX_SECONDS;
+		daemon_job_free(job);
 		daemon_zone_schedule(z);
 		return;
 	}
@@ -441,10 +442,20 @@ sign_finished(daemon_zone_t *z, daemon_job_t *job)
 			dz_log_zone(DZ_LOG_ERROR, z->name, "the DNS server did not load serial %u: %s",
 				    job->serial, dz_error_message(&err));
 		daemon_mail_note_published(d, z->name, job->serial, job->negative_ttl, now);
+		int64_t now_ms = daemon_monotonic_ms();
+		if (!z->materialize_due)
+			z->materialize_since = now_ms;
 		z->materialize_due = true;
-		struct timeval idle = { DZ_DAEMON_MATERIALIZE_IDLE_MS / 1000,
-					(DZ_DAEMON_MATERIALIZE_IDLE_MS % 1000) * 1000 };
-		evtimer_add(z->idle_timer, &idle);
+		/*
+		 * Each diff postpones the rewrite, but not past the maximum delay:
+		 * the journal keeps every entry after the snapshot until then.
+		 */
+		if (!evtimer_pending(z->idle_timer, NULL) ||
+		    now_ms - z->materialize_since < DZ_DAEMON_MATERIALIZE_MAX_DELAY_MS) {
+			struct timeval idle = { DZ_DAEMON_MATERIALIZE_IDLE_MS / 1000,
+						(DZ_DAEMON_MATERIALIZE_IDLE_MS % 1000) * 1000 };
+			evtimer_add(z->idle_timer, &idle);
+		}
 	}
 	if (job->plan != NULL) {
 		daemon_keys_commit(z, job->plan, now, job->full_run);

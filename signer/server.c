@@ -27,6 +27,8 @@
 /* UDP datagrams read per readiness event, so one busy socket cannot starve the rest. */
 #define UDP_BATCH 32
 #define LISTEN_BACKLOG 64
+/* Tries to find a port free for both UDP and TCP when the configuration gives port 0. */
+#define PORT_ATTEMPTS 20
 
 typedef struct udp_listener {
 	int fd;
@@ -148,6 +150,15 @@ bound_port(int fd)
 	if (address.ss_family == AF_INET)
 		return ntohs(((struct sockaddr_in *)&address)->sin_port);
 	return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
+}
+
+/* Port of a configured address (0 when the system is to choose one). */
+static int
+bound_port_of(const dz_server_address_t *address)
+{
+	if (address->address.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&address->address)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)&address->address)->sin6_port);
 }
 
 static void
@@ -778,16 +789,29 @@ dz_server_sockets_open(const dz_server_config_t *config, dz_server_sockets_t *ou
 	}
 	for (size_t i = 0; i < config->listen_count; i++) {
 		dz_server_address_t address = config->listen[i];
+		bool any_port = bound_port_of(&config->listen[i]) == 0;
 		sockets.tcp[i] = -1;
-		sockets.udp[i] = open_bound_socket(&address, SOCK_DGRAM, err);
 		sockets.count++;
+		/*
+		 * Port 0 takes the port the UDP socket got, so both share it.  A
+		 * TCP socket may already use that number, then another is tried.
+		 */
+		for (unsigned attempt = 0;; attempt++) {
+			address = config->listen[i];
+			sockets.udp[i] = open_bound_socket(&address, SOCK_DGRAM, err);
+			if (sockets.udp[i] < 0)
+				break;
+			set_port(&address, bound_port(sockets.udp[i]));
+			sockets.tcp[i] = open_bound_socket(&address, SOCK_STREAM, err);
+			if (sockets.tcp[i] >= 0 || !any_port || attempt >= PORT_ATTEMPTS)
+				break;
+			close(sockets.udp[i]);
+			sockets.udp[i] = -1;
+		}
 		if (sockets.udp[i] < 0) {
 			result = err != NULL ? err->code : DZ_EIO;
 			goto cleanup;
 		}
-		/* Port 0 takes the port the UDP socket got, so both share it. */
-		set_port(&address, bound_port(sockets.udp[i]));
-		sockets.tcp[i] = open_bound_socket(&address, SOCK_STREAM, err);
 		if (sockets.tcp[i] < 0) {
 			result = err != NULL ? err->code : DZ_EIO;
 			goto cleanup;

@@ -31,6 +31,8 @@
 #define WHO "DNS server process"
 /* Time the child gets to exit after STOP before it is killed. */
 #define STOP_TIMEOUT_MS 10000
+/* A message the child does not take within this time means it is stuck: it is killed. */
+#define SEND_TIMEOUT_MS 5000
 
 struct dz_server_proc {
 	struct event_base *base;
@@ -139,6 +141,9 @@ write_all(int fd, const void *data, size_t len, dz_error_t *err)
 		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return dz_error_set(err, DZ_ETIMEOUT, "the " WHO " took no message for %d s",
+					    SEND_TIMEOUT_MS / 1000);
 		if (n < 0)
 			return dz_error_set(err, DZ_EIO, "cannot write to the " WHO ": %s",
 					    strerror(errno));
@@ -455,6 +460,7 @@ child_main(dz_server_proc_t *proc, int fd, pid_t parent)
 	if (result == DZ_OK)
 		result = child_apply_config(&child, proc->config.data, proc->config.len, &err);
 	if (result == DZ_OK) {
+		evutil_make_socket_nonblocking(fd);
 		child.channel = bufferevent_socket_new(child.base, fd, 0);
 		if (child.channel == NULL)
 			result = dz_error_set(&err, DZ_ENOMEM, "cannot watch the parent's socket");
@@ -509,6 +515,10 @@ spawn(dz_server_proc_t *proc, dz_error_t *err)
 		child_main(proc, sv[1], parent);
 	}
 	close(sv[1]);
+	/* Blocking writes with a bound, so that a stuck child cannot stall the caller's loop. */
+	struct timeval timeout = { .tv_sec = SEND_TIMEOUT_MS / 1000,
+				   .tv_usec = (SEND_TIMEOUT_MS % 1000) * 1000 };
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
 	proc->pid = pid;
 	proc->fd = sv[0];
 	proc->input_len = 0;
@@ -811,6 +821,25 @@ cleanup:
 	return result;
 }
 
+/*
+ * Send a message to the running child.  A child that does not take it in
+ * time, or whose socket fails, is killed: the end of file that follows
+ * restarts it, and the new child loads the current state.
+ */
+static dz_result_t
+send_to_child(dz_server_proc_t *proc, dz_server_proc_msg_type_t type, const void *body,
+	      size_t len, dz_error_t *err)
+{
+	dz_result_t result = send_message(proc->fd, type, body, len, err);
+
+	if (result != DZ_OK && proc->pid > 0) {
+		dz_log(DZ_LOG_ERROR, "%s; killing " WHO " %ld so that it restarts",
+		       dz_error_message(err), (long)proc->pid);
+		kill(proc->pid, SIGKILL);
+	}
+	return result;
+}
+
 dz_result_t
 dz_server_proc_published(dz_server_proc_t *proc, const char *zone, dz_error_t *err)
 {
@@ -822,7 +851,7 @@ dz_server_proc_published(dz_server_proc_t *proc, const char *zone, dz_error_t *e
 		dz_log_zone(DZ_LOG_DEBUG, zone, "no " WHO " runs; the next one loads this version");
 		return DZ_OK;
 	}
-	return send_message(proc->fd, DZ_SERVER_PROC_MSG_ZONE, zone, len, err);
+	return send_to_child(proc, DZ_SERVER_PROC_MSG_ZONE, zone, len, err);
 }
 
 dz_result_t
@@ -859,7 +888,7 @@ dz_server_proc_reconfigure(dz_server_proc_t *proc, const dz_server_config_t *con
 	proc->config = encoded;
 	if (proc->fd < 0)
 		return DZ_OK;
-	return send_message(proc->fd, DZ_SERVER_PROC_MSG_CONFIG, proc->config.data,
+	return send_to_child(proc, DZ_SERVER_PROC_MSG_CONFIG, proc->config.data,
 			    proc->config.len, err);
 }
 

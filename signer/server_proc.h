@@ -32,10 +32,11 @@
  * malformed message and when the connection ends (the parent died).
  *
  * The parent notices the child's death by end of file on the socketpair,
- * reaps it with waitpid(), logs its exit status and starts a new child
- * after a backoff (DZ_SERVER_PROC_RESTART_MIN_MS, doubling up to
- * DZ_SERVER_PROC_RESTART_MAX_MS, back to the minimum once a child ran for
- * DZ_SERVER_PROC_STABLE_MS).  It installs no SIGCHLD handler.  A new child
+ * reaps it with waitpid() and logs its exit status.  It starts a new child
+ * after DZ_SERVER_PROC_RESTART_MIN_MS, and doubles that wait up to
+ * DZ_SERVER_PROC_RESTART_MAX_MS while children keep dying; a child that
+ * ran for DZ_SERVER_PROC_STABLE_MS resets it.  The parent installs no
+ * SIGCHLD handler, so it does not interfere with others' children.  A new child
  * serves the latest configuration and loads every zone's published files,
  * so ZONE messages missed while no child ran are not needed.
  *
@@ -91,12 +92,15 @@ typedef struct dz_server_proc dz_server_proc_t;
  * until it reports that it serves (at most DZ_SERVER_PROC_READY_TIMEOUT_MS).
  * The child's messages about the drop and the server go to the log.
  * `config` is copied; `base` is the caller's loop, which watches the
- * child and must outlive the handle.  Call it before this process starts
- * threads of its own, as for dz_sign_service_create_processes().
+ * child and must outlive the handle.  fork() copies only the calling
+ * thread, so other threads may run as long as they hold no lock that the
+ * child needs: the child uses only its own event base, the log and
+ * malloc, which glibc keeps usable across fork().
  * Errors: DZ_EPERM when the child would run as root and neither `user`
- * nor `allow_root` is set, or when the drop failed; DZ_ENOTFOUND naming an
- * unknown user or group; DZ_ECONFIG when `chroot` is set without `user`
- * or a zone folder lies outside it; the errors of dz_server_create().
+ * nor `allow_root` is set, or when the drop failed.  DZ_ENOTFOUND names
+ * an unknown user or group.  DZ_ECONFIG when `chroot` is set without
+ * `user` or a zone folder lies outside it.  Otherwise the errors of
+ * dz_server_create().
  */
 dz_result_t dz_server_proc_start(struct event_base *base, const dz_server_config_t *config,
 				 const dz_server_proc_options_t *options, dz_server_proc_t **out,
@@ -105,8 +109,9 @@ dz_result_t dz_server_proc_start(struct event_base *base, const dz_server_config
 /*
  * Tell the child that zone `zone` was published.  DZ_OK without sending
  * while no child runs (a new one loads the published files).  DZ_EINVAL
- * when the name is empty, too long or not printable ASCII; DZ_EIO when
- * the message cannot be written.
+ * when the name is empty, too long or not printable ASCII.  DZ_EIO when
+ * the message cannot be written, and DZ_ETIMEOUT when the child took no
+ * message for 5 s; in both cases the child is killed and restarted.
  */
 dz_result_t dz_server_proc_published(dz_server_proc_t *proc, const char *zone, dz_error_t *err);
 

@@ -955,7 +955,7 @@ dz_mail_save(dz_mail_t *mail, dz_error_t *err)
 		char *slash = strrchr(folder, '/');
 		if (slash != NULL)
 			*slash = '\0';
-		dz_result_t rc = dz_mkdir_p(folder, 0755, err);
+		dz_result_t rc = dz_mkdir_p(folder, 0700, err);
 		free(folder);
 		if (rc == DZ_OK)
 			rc = dz_rollover_save(zone->rollover, zone->state_path, err);

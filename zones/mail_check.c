@@ -116,12 +116,35 @@ check_folder(const dz_config_t *config, const dz_config_zone_t *zone, const char
 	free(entries);
 }
 
+/* Order CNAME records by owner name, in canonical order, for bsearch(). */
+static int
+compare_owners(const void *a, const void *b)
+{
+	const ldns_rr *const *x = a;
+	const ldns_rr *const *y = b;
+	return ldns_dname_compare(ldns_rr_owner(*x), ldns_rr_owner(*y));
+}
+
+/* Compare a name with a CNAME record's owner, for bsearch(). */
+static int
+compare_name_owner(const void *key, const void *member)
+{
+	const ldns_rr *const *alias = member;
+	return ldns_dname_compare(key, ldns_rr_owner(*alias));
+}
+
+/* Number of MX targets without a mail.hosts entry that get a warning each; one line counts the rest. */
+#define UNCONFIGURED_MX_WARNINGS 10
+
 void
 dz_mail_check_mx(const dz_config_zone_t *zone, dz_cfg_diags_t *diags)
 {
 	FILE *fp = fopen(zone->source, "r");
 	ldns_zone *parsed = NULL;
 	ldns_rdf *origin = NULL;
+	const ldns_rr **aliases = NULL;
+	size_t alias_count = 0;
+	size_t unconfigured = 0;
 	int line = 0;
 	dz_cfg_mark_t no_mark = { 0, 0 };
 
@@ -138,7 +161,26 @@ dz_mail_check_mx(const dz_config_zone_t *zone, dz_cfg_diags_t *diags)
 		goto cleanup;
 	}
 	ldns_rr_list *rrs = ldns_zone_rrs(parsed);
-	for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
+	size_t rr_count = ldns_rr_list_rr_count(rrs);
+
+	/*
+	 * Sort the CNAME records by owner and look each MX target up in them,
+	 * so a zone with many MX records does not cost MX records times RRs.
+	 */
+	aliases = malloc((rr_count + 1) * sizeof(*aliases));
+	if (aliases == NULL) {
+		dz_cfg_diag_add(diags, DZ_LOG_WARNING, zone->source, no_mark, NULL,
+				"out of memory; MX targets were not checked");
+		goto cleanup;
+	}
+	for (size_t i = 0; i < rr_count; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(rrs, i);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME)
+			aliases[alias_count++] = rr;
+	}
+	qsort(aliases, alias_count, sizeof(*aliases), compare_owners);
+
+	for (size_t i = 0; i < rr_count; i++) {
 		ldns_rr *mx = ldns_rr_list_rr(rrs, i);
 		if (ldns_rr_get_type(mx) != LDNS_RR_TYPE_MX || ldns_rr_rd_count(mx) != 2)
 			continue;
@@ -149,27 +191,31 @@ dz_mail_check_mx(const dz_config_zone_t *zone, dz_cfg_diags_t *diags)
 			free(target_text);
 			continue;
 		}
-		for (size_t j = 0; j < ldns_rr_list_rr_count(rrs); j++) {
-			ldns_rr *alias = ldns_rr_list_rr(rrs, j);
-			if (ldns_rr_get_type(alias) == LDNS_RR_TYPE_CNAME &&
-			    ldns_dname_compare(ldns_rr_owner(alias), target) == 0)
-				dz_cfg_diag_add(diags, DZ_LOG_WARNING, zone->source, no_mark, NULL,
-						"MX target %s is an alias (CNAME), which RFC 2181 section "
-						"10.3 forbids; DANE senders look for TLSA at the end of the "
-						"alias chain first, and some do not apply DANE at all; point "
-						"the MX at the host's own name", target_text);
-		}
+		if (bsearch(target, aliases, alias_count, sizeof(*aliases), compare_name_owner) != NULL)
+			dz_cfg_diag_add(diags, DZ_LOG_WARNING, zone->source, no_mark, NULL,
+					"MX target %s is an alias (CNAME), which RFC 2181 section "
+					"10.3 forbids; DANE senders look for TLSA at the end of the "
+					"alias chain first, and some do not apply DANE at all; point "
+					"the MX at the host's own name", target_text);
 		bool configured = false;
 		for (size_t h = 0; h < zone->mail.host_count && !configured; h++)
 			configured = strcmp(zone->mail.hosts[h].name, normalized) == 0;
-		if (!configured && zone->mail.host_count > 0 && dz_dname_in_zone(normalized, zone->name))
-			dz_cfg_diag_add(diags, DZ_LOG_WARNING, zone->source, no_mark, NULL,
-					"MX target %s has no entry under mail.hosts, so it gets no TLSA "
-					"records", target_text);
+		if (!configured && zone->mail.host_count > 0 && dz_dname_in_zone(normalized, zone->name)) {
+			if (unconfigured < UNCONFIGURED_MX_WARNINGS)
+				dz_cfg_diag_add(diags, DZ_LOG_WARNING, zone->source, no_mark, NULL,
+						"MX target %s has no entry under mail.hosts, so it gets "
+						"no TLSA records", target_text);
+			unconfigured++;
+		}
 		free(target_text);
 	}
+	if (unconfigured > UNCONFIGURED_MX_WARNINGS)
+		dz_cfg_diag_add(diags, DZ_LOG_WARNING, zone->source, no_mark, NULL,
+				"%zu more MX targets have no entry under mail.hosts, so they get no "
+				"TLSA records", unconfigured - UNCONFIGURED_MX_WARNINGS);
 
 cleanup:
+	free(aliases);
 	/* ldns 1.8.3 dereferences a NULL zone here, and a source ldns cannot parse leaves it NULL. */
 	if (parsed != NULL)
 		ldns_zone_deep_free(parsed);

@@ -183,13 +183,32 @@ host_has_live_entry(const dz_rollover_t *rollover, const char *host)
 	return false;
 }
 
+/* Whether a live issuer key of the host has TLSA records that every cache may hold. */
+static bool
+host_has_ready_issuer(const dz_rollover_t *rollover, const char *host, dz_time_t now)
+{
+	for (size_t i = 0; i < rollover->count; i++) {
+		const dz_rollover_entry_t *e = rollover->entries[i];
+		if (strcmp(e->host, host) == 0 && e->role == DZ_TLSA_ROLE_TA && e->live &&
+		    entry_ready(e, now))
+			return true;
+	}
+	return false;
+}
+
 static void
 log_premature(const dz_rollover_t *rollover, const dz_rollover_host_input_t *input,
 	      const dz_rollover_key_t *key, const dz_rollover_entry_t *entry, dz_time_t now)
 {
 	char when[DZ_TIME_TEXT_MAX];
-	/* A new issuer alone still leaves the server's own "3 1 1" record to match. */
-	dz_log_level_t level = key->role == DZ_TLSA_ROLE_EE ? DZ_LOG_ERROR : DZ_LOG_WARNING;
+	/*
+	 * A new server key breaks DANE unless an issuer record ("2 1 1") of the
+	 * host still matches the chain; a new issuer alone still leaves the
+	 * server's own "3 1 1" record to match.
+	 */
+	dz_log_level_t level = DZ_LOG_WARNING;
+	if (key->role == DZ_TLSA_ROLE_EE && !host_has_ready_issuer(rollover, input->host, now))
+		level = DZ_LOG_ERROR;
 
 	if (entry == NULL) {
 		dz_log_zone(level, rollover->zone,

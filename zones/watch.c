@@ -282,8 +282,10 @@ handle_event(dz_watch_t *watch, const struct inotify_event *event, int64_t now_m
 		} else if (t->link_wd == event->wd && t->link_name != NULL) {
 			hit = name == NULL || strcmp(name, t->link_name) == 0;
 		}
-		if (hit)
-			dz_watch_mark(watch, t->tag, now_ms + DZ_WATCH_DEBOUNCE_MS);
+		if (!hit)
+			continue;
+		int64_t quiet = (event->mask & IN_MOVED_TO) ? DZ_WATCH_RENAME_MS : DZ_WATCH_DEBOUNCE_MS;
+		dz_watch_mark(watch, t->tag, now_ms + quiet);
 	}
 }
 

@@ -26,6 +26,12 @@
 
 /* Quiet time after the last event before a tag is due. */
 #define DZ_WATCH_DEBOUNCE_MS 300
+/*
+ * Quiet time after a rename into place (IN_MOVED_TO), which also swaps a
+ * symbolic link: the new file is complete, so the wait only gathers the
+ * renames of one update, such as certbot's several links.
+ */
+#define DZ_WATCH_RENAME_MS 20
 /* A tag whose events never stop is due this long after its first event. */
 #define DZ_WATCH_MAX_DELAY_MS 3000
 

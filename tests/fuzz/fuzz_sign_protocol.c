@@ -11,13 +11,20 @@
  *
  * The target then checks the outcome against its own reading of the
  * stream: one SIGNED response per well-formed SIGN message, with the same
- * id and count, in order; every successful signature verifies; and the
+ * id and count, in order; every successful signature verifies; one
+ * response of the matching type per well-formed key request (INFO names
+ * the token, a generated P-256 key has a 64-byte public key); and the
  * connection ends with DZ_OK after whole messages, DZ_EIO inside one and
  * DZ_ESYNTAX at the first malformed one, without any response to it.
+ *
+ * After each input the keys that GENERATE made are deleted, and the known
+ * key is imported again if a DELETE removed it, so that every input starts
+ * from the same token.
  */
 #include "config.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char folder[] = "/tmp/dz-fuzz-sign-XXXXXX";
 static dz_hsm_t *hsm;
 static EVP_PKEY *key;
+static char import_command[512];	/* imports the known key again */
+static const uint8_t known_key_id[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
 static void
 discard_log(dz_log_level_t level, const char *line, void *ctx)
@@ -126,11 +135,10 @@ initialize(void)
 	if (key == NULL || fp == NULL || PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL) != 1 ||
 	    fclose(fp) != 0)
 		abort();
-	snprintf(command, sizeof(command),
+	snprintf(import_command, sizeof(import_command),
 		 "softhsm2-util --module '%s' --import '%s' --token " TOKEN_LABEL
 		 " --label fuzz --id " KEY_ID_HEX " --pin " USER_PIN " >/dev/null", module, path);
-	run(command);
-	unlink(path);
+	run(import_command);
 
 	memset(&config, 0, sizeof(config));
 	config.module_path = module;
@@ -197,10 +205,107 @@ run_peer(void *arg)
 	return NULL;
 }
 
+/* Key pairs that GENERATE made during the current input, deleted after it. */
+static uint8_t generated[64][DZ_KEY_ID_MAX];
+static size_t generated_len[64];
+static size_t generated_count;
+/* Whether a DELETE of the current input removed the known key. */
+static bool known_deleted;
+
+static bool
+is_known_key(const dz_hsm_key_request_t *request)
+{
+	return request->key_id_len == sizeof(known_key_id) &&
+	       memcmp(request->key_id, known_key_id, sizeof(known_key_id)) == 0;
+}
+
+static bool
+is_generated_key(const dz_hsm_key_request_t *request)
+{
+	for (size_t i = 0; i < generated_count; i++) {
+		if (generated_len[i] == request->key_id_len &&
+		    memcmp(generated[i], request->key_id, request->key_id_len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Check the response to a key request; abort if it is wrong. */
+static void
+check_key_response(const dz_hsm_key_request_t *request, const dz_hsm_msg_header_t *header,
+		   const uint8_t *body)
+{
+	static dz_hsm_key_response_t response;
+	dz_error_t err;
+
+	if (header->type != dz_hsm_msg_response_type(request->type) ||
+	    dz_hsm_msg_key_response_decode(header, body, &response, &err) != DZ_OK)
+		abort();
+	switch (request->type) {
+	case DZ_HSM_MSG_INFO:
+		if (response.result != DZ_OK || strcmp(response.token.label, TOKEN_LABEL) != 0 ||
+		    response.module[0] == '\0')
+			abort();
+		break;
+	case DZ_HSM_MSG_GENERATE:
+		if (response.result != DZ_OK)
+			break;
+		if (response.key_id_len != DZ_HSM_NEW_KEY_ID_LEN ||
+		    (request->algorithm == DZ_ALG_ECDSAP256SHA256 && response.public_key_len != 64))
+			abort();
+		if (generated_count < sizeof(generated) / sizeof(generated[0])) {
+			memcpy(generated[generated_count], response.key_id, response.key_id_len);
+			generated_len[generated_count++] = response.key_id_len;
+		}
+		break;
+	case DZ_HSM_MSG_CHECK:
+		/* Only the known key and generated ones exist; the known key unless deleted. */
+		if (response.result == DZ_OK && !is_known_key(request) && !is_generated_key(request))
+			abort();
+		if (response.result != DZ_OK && is_known_key(request) && !known_deleted)
+			abort();
+		break;
+	case DZ_HSM_MSG_DELETE:
+		if (response.result == DZ_OK && is_known_key(request))
+			known_deleted = true;
+		break;
+	default:
+		break;
+	}
+	if ((response.result == DZ_OK) != (response.message[0] == '\0'))
+		abort();
+}
+
+/* Delete what GENERATE made and bring back the known key if a DELETE removed it. */
+static void
+restore_token(void)
+{
+	dz_hsm_key_t found;
+	dz_error_t err;
+
+	for (size_t i = 0; i < generated_count; i++) {
+		/* A DELETE of the input may have removed it already. */
+		dz_error_init(&err);
+		dz_result_t result = dz_hsm_delete_key(hsm, generated[i], generated_len[i], &err);
+		if (result != DZ_OK && result != DZ_EHSM_KEY && result != DZ_ENOTFOUND)
+			abort();
+	}
+	generated_count = 0;
+	known_deleted = false;
+	dz_error_init(&err);
+	if (dz_hsm_find_key(hsm, known_key_id, sizeof(known_key_id), &found, &err) == DZ_OK)
+		return;
+	run(import_command);
+	dz_error_init(&err);
+	if (dz_hsm_refresh_keys(hsm, &err) != DZ_OK ||
+	    dz_hsm_find_key(hsm, known_key_id, sizeof(known_key_id), &found, &err) != DZ_OK)
+		abort();
+}
+
 /*
- * Walk the input as the signer must: check each SIGNED response in
- * `responses` against its SIGN message, and return the result that
- * dz_hsm_msg_serve() must give.
+ * Walk the input as the signer must: check each response in `responses`
+ * against its request, and return the result that dz_hsm_msg_serve() must
+ * give.
  */
 static dz_result_t
 check_responses(const uint8_t *input, size_t len, const dz_buf_t *responses)
@@ -208,6 +313,7 @@ check_responses(const uint8_t *input, size_t len, const dz_buf_t *responses)
 	static dz_sign_request_t requests[DZ_HSM_MSG_COUNT_MAX];
 	static dz_sign_request_t results[DZ_HSM_MSG_COUNT_MAX];
 	static char message[DZ_HSM_MSG_TEXT_MAX + 1];
+	static dz_hsm_key_request_t key_request;
 	size_t pos = 0, response_pos = 0;
 	dz_result_t expected = DZ_OK;
 	dz_error_t err;
@@ -219,7 +325,7 @@ check_responses(const uint8_t *input, size_t len, const dz_buf_t *responses)
 			break;
 		}
 		if (dz_hsm_msg_header_decode(input + pos, &header, &err) != DZ_OK ||
-		    header.type != DZ_HSM_MSG_SIGN) {
+		    (header.type != DZ_HSM_MSG_SIGN && dz_hsm_msg_response_type(header.type) == 0)) {
 			expected = DZ_ESYNTAX;
 			break;
 		}
@@ -228,11 +334,30 @@ check_responses(const uint8_t *input, size_t len, const dz_buf_t *responses)
 			expected = DZ_EIO;
 			break;
 		}
-		if (dz_hsm_msg_sign_decode(&header, input + pos, requests, &err) != DZ_OK) {
+		bool is_sign = header.type == DZ_HSM_MSG_SIGN;
+		dz_result_t decoded =
+			is_sign ? dz_hsm_msg_sign_decode(&header, input + pos, requests, &err) :
+				  dz_hsm_msg_key_request_decode(&header, input + pos, &key_request,
+								&err);
+		if (decoded != DZ_OK) {
 			expected = DZ_ESYNTAX;
 			break;
 		}
 		pos += header.body_len;
+		if (!is_sign) {
+			if (responses->len - response_pos < DZ_HSM_MSG_HEADER_LEN ||
+			    dz_hsm_msg_header_decode(responses->data + response_pos, &response,
+						     &err) != DZ_OK)
+				abort();
+			response_pos += DZ_HSM_MSG_HEADER_LEN;
+			if (response.id != header.id || response.count != 0 ||
+			    responses->len - response_pos < response.body_len)
+				abort();
+			check_key_response(&key_request, &response,
+					   responses->data + response_pos);
+			response_pos += response.body_len;
+			continue;
+		}
 
 		/* Its response. */
 		if (responses->len - response_pos < DZ_HSM_MSG_HEADER_LEN ||
@@ -282,6 +407,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (result != check_responses(data, size, &peer.responses))
 		abort();
+	restore_token();
 	dz_buf_clear(&peer.responses);
 	return 0;
 }

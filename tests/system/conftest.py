@@ -155,3 +155,7 @@ def softhsm(tmp_path):
     return types.SimpleNamespace(module=SOFTHSM_MODULE, conf=str(conf), tokens=str(tokens),
                                  label=label, pin=pin, pin_file=str(pin_file),
                                  so_pin=so_pin, env=env)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: runs for a minute or more; deselect with -m 'not slow'")

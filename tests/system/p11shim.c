@@ -18,6 +18,10 @@
  *                              the login stay valid
  *   DZ_SHIM_REMOVED_FILE=PATH  while PATH exists, the token is gone as with
  *                              DZ_SHIM_REMOVE_AFTER, and it is back once PATH is removed
+ *   DZ_SHIM_CALL_LOG=PATH      append "PID FUNCTION" to PATH for C_GetFunctionList,
+ *                              C_Initialize, C_Login and C_GenerateKeyPair, so a test
+ *                              sees which process loads the module, logs in and
+ *                              generates keys
  *
  * A test creates and removes the flag files while the program runs.  Each
  * call checks its flag with access(), so a fault starts and ends at once.
@@ -25,6 +29,7 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +47,39 @@ static long edwards_max_bits = -1;
 static long signatures;
 static const char *sign_fail_file;
 static const char *removed_file;
+
+static const char *call_log;
+
+/* Append "PID FUNCTION" to DZ_SHIM_CALL_LOG, one write() so that processes do not interleave. */
+static void
+log_call(const char *function)
+{
+	char line[96];
+
+	if (call_log == NULL)
+		return;
+	int len = snprintf(line, sizeof(line), "%ld %s\n", (long)getpid(), function);
+	int fd = open(call_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, line, (size_t)len) != len)
+		fprintf(stderr, "p11shim: cannot write %s\n", call_log);
+	close(fd);
+}
+
+static CK_RV
+shim_Initialize(CK_VOID_PTR args)
+{
+	log_call("C_Initialize");
+	return real->C_Initialize(args);
+}
+
+static CK_RV
+shim_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len)
+{
+	log_call("C_Login");
+	return real->C_Login(session, user, pin, len);
+}
 
 static bool
 flag_set(const char *path)
@@ -116,6 +154,7 @@ shim_GenerateKeyPair(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism,
 		     CK_ATTRIBUTE_PTR private_template, CK_ULONG private_count,
 		     CK_OBJECT_HANDLE_PTR public_key, CK_OBJECT_HANDLE_PTR private_key)
 {
+	log_call("C_GenerateKeyPair");
 	if (device_memory)
 		return CKR_DEVICE_MEMORY;
 	if (removed())
@@ -163,6 +202,8 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 	const char *value;
 	CK_C_GetFunctionList get;
 
+	call_log = getenv("DZ_SHIM_CALL_LOG");
+	log_call("C_GetFunctionList");
 	if (real == NULL) {
 		void *handle = path != NULL ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
 		if (handle == NULL)
@@ -179,6 +220,8 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 		shim.C_GenerateKeyPair = shim_GenerateKeyPair;
 		shim.C_SignInit = shim_SignInit;
 		shim.C_Sign = shim_Sign;
+		shim.C_Initialize = shim_Initialize;
+		shim.C_Login = shim_Login;
 		hide_eddsa = getenv("DZ_SHIM_HIDE_EDDSA") != NULL;
 		device_memory = getenv("DZ_SHIM_DEVICE_MEMORY") != NULL;
 		if ((value = getenv("DZ_SHIM_REMOVE_AFTER")) != NULL)

@@ -1,10 +1,10 @@
 """Fixtures and checks shared by the privilege separation tests.
 
 The users dz-dns (DNS server process) and dz-sign (daemon and signer
-processes) are created for the test session when missing; only users
+processes) are created for the test session when missing.  Only users
 created here are removed at the end.  Files live in a folder under /tmp
-that every user may traverse, so that a denied open is due to the files'
-own modes, not to pytest's private temporary folder.
+that every user may traverse, so that a denied open comes from the
+files' own modes, not from pytest's private temporary folder.
 """
 import os
 import shutil

@@ -206,10 +206,10 @@ def dz_serve(tmp_path):
         assert server.stop() == 0, f"dz-serve did not stop cleanly:\n{server.output()}"
 
 
-def start_nsd(servers, folder, primary_port, port):
+def start_nsd(servers, folder, primary_port, port, zones=(ZONE,)):
     """Start NSD on 127.0.0.1:port as a TSIG secondary of 127.0.0.1:primary_port.
 
-    Returns the server and the path of its log.
+    `zones` are the zones it transfers.  Returns the server and the path of its log.
     """
     folder = str(folder)
     os.makedirs(folder, exist_ok=True)
@@ -235,9 +235,11 @@ key:
     name: "{KEY_NAME}"
     algorithm: hmac-sha256
     secret: "{KEY_SECRET}"
-zone:
-    name: "{ZONE}"
-    zonefile: "example.com.zone"
+""")
+        for zone in zones:
+            f.write(f"""zone:
+    name: "{zone}"
+    zonefile: "{zone}zone"
     allow-notify: 127.0.0.1 {KEY_NAME}
     request-xfr: 127.0.0.1@{primary_port} {KEY_NAME}
     provide-xfr: 127.0.0.1 NOKEY
@@ -247,9 +249,12 @@ zone:
     return server, os.path.join(folder, "nsd.log")
 
 
-def start_named(servers, folder, primary_port, port):
+def start_named(servers, folder, primary_port, port, zones=(ZONE,), xfer_debug=False):
     """Start BIND on 127.0.0.1:port as a TSIG secondary of 127.0.0.1:primary_port.
 
+    `zones` are the zones it transfers.  With xfer_debug, incoming transfers
+    are logged at debug level 3, where BIND names each one as IXFR
+    ("got incremental response") or AXFR ("got nonincremental response").
     Returns the server and the path of its log.
     """
     folder = str(folder)
@@ -272,14 +277,17 @@ key "{KEY_NAME}" {{ algorithm hmac-sha256; secret "{KEY_SECRET}"; }};
 server 127.0.0.1 {{ keys {{ {KEY_NAME}; }}; }};
 logging {{
     channel main {{ file "{folder}/named.log"; severity info; print-time yes; print-category yes; }};
+    channel transfers {{ file "{folder}/named.log"; severity {"debug 3" if xfer_debug else "info"}; print-time yes; print-category yes; }};
     category default {{ main; }};
-    category xfer-in {{ main; }};
+    category xfer-in {{ transfers; }};
     category notify {{ main; }};
 }};
-zone "{ZONE}" {{
+""")
+        for zone in zones:
+            f.write(f"""zone "{zone}" {{
     type secondary;
     primaries port {primary_port} {{ 127.0.0.1 key {KEY_NAME}; }};
-    file "example.com.db";
+    file "{zone}db";
     masterfile-format text;
 }};
 """)

@@ -1,11 +1,9 @@
 """SIGHUP reloads the configuration: a broken file keeps the running one,
-and an added zone is signed and served.
+an added zone is signed and served, a removed zone is refused, and a new
+listen address is logged as needing a restart.
 """
 import signal
 
-import dns.exception
-import dns.message
-import dns.query
 import dns.rcode
 
 from conftest import free_port
@@ -42,8 +40,7 @@ def test_reload_adds_zone(daemon):
     assert daemon.serial("example.net") == 1
 
 
-def test_reload_removes_zone_and_moves_port(daemon):
-
+def test_reload_removes_zone_keeps_listen(daemon):
     daemon.write_source("example.org")
     daemon.write_config(extra_zones=["example.org"])
     daemon.start()
@@ -53,12 +50,8 @@ def test_reload_removes_zone_and_moves_port(daemon):
     daemon.write_config()
     daemon.proc.signal(signal.SIGHUP)
     daemon.wait_logged(r"reloaded: 1 zones, 0 added, 1 removed")
+    # The sockets were bound at start-up: a new listen address waits for a restart.
+    assert daemon.logged(r"warning: .*listen")
+    daemon.port = old_port
     assert daemon.serial("example.net") == 1
     assert daemon.query("example.org").rcode() == dns.rcode.REFUSED
-    query = dns.message.make_query("example.net.", "SOA")
-    try:
-        dns.query.udp(query, "127.0.0.1", port=old_port, timeout=1)
-    except (dns.exception.Timeout, ConnectionRefusedError):
-        pass
-    else:
-        raise AssertionError("the old port still answers after the reload")

@@ -1,14 +1,35 @@
-"""Privilege separation in a danezoned run: the daemon started as root
-runs as dz-sign after start-up, its DNS server process as dz-dns, and the
-DNS server process cannot read the token or the key state while it serves
-the signed zone.  Needs root; skipped otherwise (privsep_helpers.py).
+"""Privilege separation in a danezoned run.
+
+A daemon started as root runs as dz-sign after start-up and its DNS
+server process as dz-dns.  The DNS server process cannot read the token
+or the key state while it serves the signed zone.  The tests need root
+and are skipped otherwise (privsep_helpers.py).
 """
 import re
 import stat
+import subprocess
 
 from daemon_helpers import DaemonSetup
 from privsep_helpers import DNS_USER, SIGN_USER, open_folder, proc_status, ps_user, read_as, \
     test_users, token_in, user_ids  # noqa: F401 (fixtures)
+# Send "status" over the control socket (4-byte length, then the text) and print the response.
+CONTROL_STATUS = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall((6).to_bytes(4, "big") + b"status")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+    if len(data) >= 4 and len(data) >= 4 + int.from_bytes(data[:4], "big"):
+        break
+print(data[4:].decode())
+"""
+
 
 def logged_pid(setup, pattern):
     """The number that group 1 of pattern captures in the daemon's log."""
@@ -60,6 +81,13 @@ def test_daemon_processes_run_unprivileged(open_folder, softhsm, servers):
     for path in published:
         assert read_as(DNS_USER, path).returncode == 0, path
     assert read_as("nobody", published[0]).returncode != 0
+
+    # The daemon's user may use the control socket, as the peer check allows.
+    status = subprocess.run(["runuser", "-u", SIGN_USER, "--", "/usr/bin/python3", "-c",
+                             CONTROL_STATUS, str(state / "control.sock")],
+                            capture_output=True, text=True, timeout=30)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("ok"), status.stdout
 
     setup.verify_zone()
     assert setup.stop() == 0, setup.output()

@@ -1,7 +1,8 @@
 /*
  * The sign services on a real SoftHSM2 token: the in-process session pool
  * from several threads, the multi-process service with batches split over
- * its processes, and the strict protocol of a signer process.
+ * its processes, key pairs managed through the signer processes, and the
+ * strict protocol of a signer process.
  */
 #include "config.h"
 
@@ -414,6 +415,111 @@ wrong_magic_ends_connection(void **state)
 	close(sv[0]);
 }
 
+static void
+process_service_manages_keys(void **state)
+{
+	service_test_t *t = *state;
+	dz_sign_service_t *service = NULL;
+	dz_sign_request_t requests[20];
+	char data[20][48];
+	dz_sign_token_t token;
+	dz_sign_key_t key;
+	dz_hsm_key_t found;
+	dz_error_t err;
+
+	dz_error_init(&err);
+	if (dz_sign_service_create_processes(&t->fixture->config, 2, &service, &err) != DZ_OK)
+		fail_msg("%s", err.message);
+
+	/* The first signer process describes the module and token. */
+	assert_int_equal(dz_sign_service_describe(service, &token, &err), DZ_OK);
+	assert_string_equal(token.label, FIXTURE_LABEL);
+	assert_string_equal(token.serial, dz_hsm_token(t->hsm)->serial);
+	assert_non_null(strstr(token.module, "SoftHSM"));
+
+	dz_sign_keygen_t keygen = { .zone = "example.com.", .role = DZ_ROLE_ZSK,
+				    .algorithm = DZ_ALG_ECDSAP256SHA256, .label = "new ZSK" };
+	assert_int_equal(dz_sign_service_generate_key(service, &keygen, &key, &err), DZ_OK);
+	assert_int_equal(key.key_id_len, DZ_HSM_NEW_KEY_ID_LEN);
+	assert_int_equal(key.public_key_len, 64); /* RFC 6605: x and y of 32 bytes each */
+	assert_int_equal(key.bits, 256);
+
+	/* Both processes sign with the new key at once: the batch is split over them. */
+	memset(requests, 0, sizeof(requests));
+	for (size_t i = 0; i < 20; i++) {
+		snprintf(data[i], sizeof(data[i]), "new key %zu", i);
+		memcpy(requests[i].key_id, key.key_id, key.key_id_len);
+		requests[i].key_id_len = key.key_id_len;
+		requests[i].algorithm = DZ_ALG_ECDSAP256SHA256;
+		requests[i].data = (const uint8_t *)data[i];
+		requests[i].data_len = strlen(data[i]);
+	}
+	assert_int_equal(dz_sign_service_sign(service, requests, 20, &err), DZ_OK);
+	for (size_t i = 0; i < 20; i++)
+		assert_true(fixture_verify(DZ_ALG_ECDSAP256SHA256, key.public_key, key.public_key_len,
+					   requests[i].data, requests[i].data_len,
+					   requests[i].signature, requests[i].signature_len));
+
+	/* The label reaches the token, as the test's own login sees it. */
+	assert_int_equal(dz_sign_service_label_key(service, key.key_id, key.key_id_len,
+						   "example.com. ZSK 12345", &err), DZ_OK);
+	assert_int_equal(dz_hsm_refresh_keys(t->hsm, &err), DZ_OK);
+	assert_int_equal(dz_hsm_find_key(t->hsm, key.key_id, key.key_id_len, &found, &err), DZ_OK);
+	assert_string_equal(found.label, "example.com. ZSK 12345");
+
+	assert_int_equal(dz_sign_service_check_key(service, key.key_id, key.key_id_len, &err),
+			 DZ_OK);
+	assert_int_equal(dz_sign_service_delete_key(service, key.key_id, key.key_id_len, &err),
+			 DZ_OK);
+	dz_error_init(&err);
+	assert_int_equal(dz_sign_service_check_key(service, key.key_id, key.key_id_len, &err),
+			 DZ_EHSM_KEY);
+	assert_non_null(strstr(err.message, dz_hsm_id_hex(key.key_id, key.key_id_len,
+							 (char[2 * DZ_KEY_ID_MAX + 1]){ 0 })));
+
+	/* A failure in the signer process comes back with its code and message. */
+	keygen.algorithm = DZ_ALG_RSASHA256;
+	keygen.bits = 1024;
+	dz_error_init(&err);
+	assert_int_equal(dz_sign_service_generate_key(service, &keygen, &key, &err), DZ_ERANGE);
+	assert_non_null(strstr(err.message, "RSA keys of 1024 bits are not supported"));
+	dz_sign_service_destroy(service);
+}
+
+static void
+malformed_key_request_ends_connection(void **state)
+{
+	service_test_t *t = *state;
+	int sv[2];
+	pthread_t thread;
+	serve_job_t job;
+	dz_buf_t buf;
+	uint8_t byte;
+
+	/* A GENERATE with role 0, which is neither KSK, ZSK nor CSK. */
+	dz_hsm_key_request_t request = { .type = DZ_HSM_MSG_GENERATE, .role = DZ_ROLE_ZSK,
+					 .algorithm = DZ_ALG_ECDSAP256SHA256 };
+	strcpy(request.zone, "example.com.");
+	strcpy(request.label, "label");
+	dz_buf_init(&buf);
+	assert_int_equal(dz_hsm_msg_key_request_encode(&buf, 1, &request), DZ_OK);
+	buf.data[DZ_HSM_MSG_HEADER_LEN] = 0;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	job = (serve_job_t){ .hsm = t->hsm, .fd = sv[1] };
+	fixture_capture_log();
+	assert_int_equal(pthread_create(&thread, NULL, serve_thread, &job), 0);
+	assert_int_equal(write(sv[0], buf.data, buf.len), (ssize_t)buf.len);
+	/* The signer closes the connection without a response. */
+	assert_int_equal(read(sv[0], &byte, 1), 0);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(job.result, DZ_ESYNTAX);
+	assert_non_null(strstr(fixture_log, "signer process 1: malformed request"));
+	assert_non_null(strstr(fixture_log, "GENERATE role 0 is not 1, 2 or 3"));
+	close(sv[0]);
+	dz_buf_clear(&buf);
+}
+
 int
 main(void)
 {
@@ -427,6 +533,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(signer_processes_drop_root_after_login, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(wrong_magic_ends_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(process_service_manages_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(malformed_key_request_ends_connection, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests_name("hsm/sign_service", tests, NULL, NULL);

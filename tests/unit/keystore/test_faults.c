@@ -485,6 +485,91 @@ second_ksk_rollover_waits(void **state)
 	dz_policy_clear(&p);
 }
 
+/* Prepare and commit at `t`; returns the run's next event and copies its rollover count and blocked roles. */
+static dz_time_t
+commit_round(dz_key_manager_t *mgr, dz_time_t t, size_t *started, unsigned *blocked)
+{
+	dz_key_plan_t *plan = NULL;
+	dz_error_t err;
+
+	dz_error_init(&err);
+	assert_int_equal(dz_key_manager_prepare(mgr, t, &plan, &err), DZ_OK);
+	const dz_key_run_t *run = dz_key_plan_run(plan);
+	dz_time_t next = run->next;
+	*started = run->started_count;
+	*blocked = run->blocked_roles;
+	dz_key_commit_t info = { .published_at = t, .full_resign = true };
+	assert_int_equal(dz_key_manager_commit(mgr, plan, &info, &err), DZ_OK);
+	dz_key_plan_destroy(plan);
+	return next;
+}
+
+/*
+ * A KSK lifetime that ends while the KSK's DS is still rumoured: the run
+ * that makes the DS omnipresent is due again at once, and that next run
+ * starts the rollover that planning held back.
+ */
+static void
+blocked_rollover_due_at_once(void **state)
+{
+	(void)state;
+	dz_policy_t p;
+	policy_two_keys(&p, DZ_ALG_ECDSAP256SHA256, 30, 0);
+	p.dnskey_ttl = 5;
+	p.ds_ttl = 5;
+	p.max_zone_ttl = 5;
+	p.zone_propagation_delay = 3;
+	p.parent_propagation_delay = 3;
+	p.publish_safety = 1;
+	p.retire_safety = 1;
+	p.purge_delay = H;
+	p.signature_jitter = 0;
+	dz_key_sim_t *keys = dz_key_sim_create(7);
+	dz_key_sim_set_time(keys, T0);
+	dz_key_manager_config_t config = { .zone = "example.com.", .policy = &p, .negative_ttl = 5,
+					    .provider = dz_key_sim_provider(keys) };
+	dz_key_manager_t *mgr = NULL;
+	dz_error_t err;
+	dz_error_init(&err);
+	assert_int_equal(dz_key_manager_create(&config, &mgr, &err), DZ_OK);
+
+	/* Introduce the keys and run every timed event until the KSK's DS is requested. */
+	size_t started;
+	unsigned blocked;
+	dz_time_t t = T0;
+	const dz_key_t *ksk = NULL;
+	for (int round = 0; round < 10; round++) {
+		dz_time_t next = commit_round(mgr, t, &started, &blocked);
+		const dz_keyring_t *ring = dz_key_manager_ring(mgr);
+		for (size_t i = 0; i < ring->count; i++) {
+			if (ring->keys[i].role == DZ_ROLE_KSK && !ring->keys[i].standby)
+				ksk = &ring->keys[i];
+		}
+		if (ksk != NULL && ksk->state[DZ_REC_DS] == DZ_STATE_RUMOURED)
+			break;
+		assert_true(next != DZ_TIME_NEVER);
+		t = next;
+	}
+	assert_non_null(ksk);
+	assert_int_equal(ksk->state[DZ_REC_DS], DZ_STATE_RUMOURED);
+	char key[16];
+	snprintf(key, sizeof(key), "#%" PRIu32, ksk->number);
+	assert_int_equal(dz_key_manager_ds_seen(mgr, key, t, t, &err), DZ_OK);
+
+	/* Well after both the DS wait and the lifetime: the DS moves, the rollover is held back. */
+	dz_time_t late = T0 + 60;
+	assert_int_equal(commit_round(mgr, late, &started, &blocked), late);
+	assert_int_equal(started, 0);
+	assert_int_equal(blocked, 1u << DZ_ROLE_KSK);
+	(void)commit_round(mgr, late, &started, &blocked);
+	assert_int_equal(started, 1);
+	assert_int_equal(blocked, 0);
+
+	dz_key_manager_destroy(mgr);
+	dz_key_sim_destroy(keys);
+	dz_policy_clear(&p);
+}
+
 static void
 forced_three_ksks(void **state)
 {
@@ -898,6 +983,7 @@ main(void)
 		cmocka_unit_test(lifetime_shortened_mid_rollover),
 		cmocka_unit_test(algorithm_change_during_ksk_rollover),
 		cmocka_unit_test(second_ksk_rollover_waits),
+		cmocka_unit_test(blocked_rollover_due_at_once),
 		cmocka_unit_test(forced_three_ksks),
 		cmocka_unit_test(parent_polled_cooperative),
 		cmocka_unit_test(parent_polled_add_only),

@@ -1,6 +1,6 @@
 /*
- * The key manager on a real SoftHSM2 token: keys are generated in the
- * token, recorded in its key registry with their use, deleted when the
+ * The key manager on a real SoftHSM2 token, through an in-process sign
+ * service and through a signer process: keys are generated in the token, recorded in its key registry with their use, deleted when the
  * policy no longer wants them, and found again when the state file is
  * lost.  Key tags are checked against hsm/dnskey.c's computation, and a key
  * signs data that OpenSSL verifies with the DNSKEY the key manager recorded.
@@ -22,6 +22,7 @@
 #include "hsm/dnskey.h"
 #include "hsm/hsm.h"
 #include "hsm/registry.h"
+#include "hsm/sign_service.h"
 #include "keystore/manager.h"
 #include "keystore/state_file.h"
 #include "../hsm/softhsm_fixture.h"
@@ -30,15 +31,16 @@
 
 typedef struct fixture {
 	softhsm_fixture_t *softhsm;
-	dz_hsm_t *hsm;
+	dz_hsm_t *hsm;			/* the test's own login, to look at the token */
+	dz_sign_service_t *service;	/* the provider's */
 	char registry[256];
-	dz_key_hsm_token_t token;
-	dz_key_hsm_provider_t tokens;
+	dz_key_service_token_t token;
+	dz_key_service_provider_t tokens;
 	dz_policy_t policy;
 } fixture_t;
 
 static int
-setup(void **state)
+setup_service(void **state, bool processes)
 {
 	fixture_t *f = calloc(1, sizeof(*f));
 	dz_error_t err;
@@ -48,9 +50,15 @@ setup(void **state)
 	dz_error_init(&err);
 	if (dz_hsm_create(&f->softhsm->config, &f->hsm, &err) != DZ_OK)
 		fail_msg("cannot open the test token: %s", dz_error_message(&err));
+	if (processes)
+		assert_int_equal(dz_sign_service_create_processes(&f->softhsm->config, 1, &f->service,
+								  &err), DZ_OK);
+	else
+		assert_int_equal(dz_sign_service_create_local(f->hsm, &f->service, &err), DZ_OK);
 	snprintf(f->registry, sizeof(f->registry), "%s/token.keys", f->softhsm->dir);
-	f->token = (dz_key_hsm_token_t){ .name = NULL, .hsm = f->hsm, .registry_path = f->registry };
-	f->tokens = (dz_key_hsm_provider_t){ .tokens = &f->token, .count = 1 };
+	f->token = (dz_key_service_token_t){ .name = NULL, .service = f->service,
+					     .registry_path = f->registry };
+	f->tokens = (dz_key_service_provider_t){ .tokens = &f->token, .count = 1 };
 	assert_true(dz_policy_init_defaults(&f->policy));
 	f->policy.standby_keys = 1;
 	*state = f;
@@ -58,10 +66,23 @@ setup(void **state)
 }
 
 static int
+setup_local(void **state)
+{
+	return setup_service(state, false);
+}
+
+static int
+setup_process(void **state)
+{
+	return setup_service(state, true);
+}
+
+static int
 teardown(void **state)
 {
 	fixture_t *f = *state;
 
+	dz_sign_service_destroy(f->service);
 	dz_policy_clear(&f->policy);
 	dz_hsm_destroy(f->hsm);
 	softhsm_fixture_destroy(f->softhsm);
@@ -77,7 +98,7 @@ create_manager(fixture_t *f)
 		.state_dir = f->softhsm->dir,
 		.policy = &f->policy,
 		.negative_ttl = 300,
-		.provider = dz_key_hsm_provider(&f->tokens),
+		.provider = dz_key_service_provider(&f->tokens),
 	};
 	dz_key_manager_t *mgr = NULL;
 	dz_error_t err;
@@ -134,6 +155,8 @@ keys_live_in_token(void **state)
 
 	/* The public key and key tag match what the token's own code derives. */
 	dz_error_init(&err);
+	/* A signer process made the keys: the test's login indexes them again. */
+	assert_int_equal(dz_hsm_refresh_keys(f->hsm, &err), DZ_OK);
 	uint8_t public_key[DZ_HSM_PUBLIC_KEY_MAX];
 	size_t public_key_len = 0;
 	assert_int_equal(dz_hsm_public_key(f->hsm, csk->key_id, csk->key_id_len, csk->algorithm,
@@ -230,6 +253,7 @@ lost_state_halts(void **state)
 	run_once(mgr, NOW + 1);
 	dz_key_manager_destroy(mgr);
 	dz_error_init(&err);
+	assert_int_equal(dz_hsm_refresh_keys(f->hsm, &err), DZ_OK);
 	assert_int_equal(dz_hsm_list_keys(f->hsm, &keys, &keys_before, &err), DZ_OK);
 	free(keys);
 	path = dz_key_state_path(f->softhsm->dir, "example.com.");
@@ -244,6 +268,7 @@ lost_state_halts(void **state)
 	assert_int_equal(dz_key_manager_prepare(mgr, NOW + 60, &plan, &err), DZ_ESTATE);
 	assert_null(plan);
 	size_t keys_after = 0;
+	assert_int_equal(dz_hsm_refresh_keys(f->hsm, &err), DZ_OK);
 	assert_int_equal(dz_hsm_list_keys(f->hsm, &keys, &keys_after, &err), DZ_OK);
 	free(keys);
 	assert_int_equal(keys_after, keys_before);
@@ -254,9 +279,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(keys_live_in_token, setup, teardown),
-		cmocka_unit_test_setup_teardown(unwanted_standby_deleted, setup, teardown),
-		cmocka_unit_test_setup_teardown(lost_state_halts, setup, teardown),
+		cmocka_unit_test_setup_teardown(keys_live_in_token, setup_local, teardown),
+		cmocka_unit_test_setup_teardown(unwanted_standby_deleted, setup_local, teardown),
+		cmocka_unit_test_setup_teardown(lost_state_halts, setup_local, teardown),
+		cmocka_unit_test_setup_teardown(keys_live_in_token, setup_process, teardown),
+		cmocka_unit_test_setup_teardown(unwanted_standby_deleted, setup_process, teardown),
+		cmocka_unit_test_setup_teardown(lost_state_halts, setup_process, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

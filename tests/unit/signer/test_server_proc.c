@@ -361,6 +361,35 @@ process_runs_as_user_and_restarts(void **state)
 	assert_int_equal(kill(second, 0), -1);
 }
 
+/* A child that takes no message (stopped here) is killed after 5 s and replaced. */
+static void
+stuck_process_is_replaced(void **state)
+{
+	fixture_t *f = *state;
+	dz_server_proc_options_t options = { .user = "nobody" };
+	dz_server_proc_t *proc = NULL;
+	dz_result_t result = DZ_OK;
+	dz_error_t err;
+
+	if (geteuid() != 0)
+		skip();
+	dz_error_init(&err);
+	if (dz_server_proc_start(f->base, &f->config, &options, &proc, &err) != DZ_OK)
+		fail_msg("start failed: %s", dz_error_message(&err));
+	pid_t stuck = dz_server_proc_pid(proc);
+	assert_int_equal(kill(stuck, SIGSTOP), 0);
+	/* Each message is 19 bytes: the socket buffers fill after some thousands. */
+	for (int i = 0; i < 1000000 && result == DZ_OK; i++)
+		result = dz_server_proc_published(proc, "example.com", &err);
+	assert_int_equal(result, DZ_ETIMEOUT);
+	assert_non_null(strstr(dz_error_message(&err), "took no message for 5 s"));
+
+	pid_t replaced = await_new_child(f->base, proc, stuck);
+	assert_true(replaced > 0);
+	assert_int_equal(dz_server_proc_published(proc, "example.com", &err), DZ_OK);
+	dz_server_proc_stop(proc);
+}
+
 static void
 process_options_rejected(void **state)
 {
@@ -400,6 +429,7 @@ main(void)
 		cmocka_unit_test(config_truncated_or_longer_rejected),
 		cmocka_unit_test(config_bad_values_rejected),
 		cmocka_unit_test_setup_teardown(process_runs_as_user_and_restarts, setup, teardown),
+		cmocka_unit_test_setup_teardown(stuck_process_is_replaced, setup, teardown),
 		cmocka_unit_test_setup_teardown(process_options_rejected, setup, teardown),
 	};
 

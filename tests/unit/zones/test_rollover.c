@@ -281,6 +281,37 @@ shared_key_of_new_host_no_warning(void **state)
 	dz_rollover_destroy(rollover);
 }
 
+/* A new server key while a ready issuer record still matches is a warning. */
+static void
+new_key_with_ready_issuer_warns(void **state)
+{
+	test_key_t keys[3];
+	dz_rollover_t *rollover = dz_rollover_create("example.net");
+	uint32_t serial = 1;
+
+	(void)state;
+	assert_non_null(rollover);
+	make_key(&keys[0], 'A', true, "/live.pem");
+	make_key(&keys[1], 'T', true, "/live.pem");
+	keys[1].key.role = DZ_TLSA_ROLE_TA;
+	assert_int_equal(observe(rollover, T0, keys, 2), DZ_OK);
+	dz_rollover_note_published(rollover, 1, NEGATIVE_TTL, 1, T0 + 10);
+	dz_rollover_note_secondaries(rollover, &serial, 1, T0 + 20);
+
+	captured_count = 0;
+	make_key(&keys[2], 'C', true, "/live.pem");
+	dz_buf_clear(&keys[0].rdata);
+	keys[0].key = keys[2].key;
+	assert_int_equal(observe(rollover, T0 + 86400, keys, 2), DZ_OK);
+	assert_int_equal(count_logged("which was not published before"), 1);
+	assert_int_equal(count_logged("warning: zone example.net: DANE, host mx.example.net"), 1);
+	assert_int_equal(count_logged("error:"), 0);
+
+	dz_buf_clear(&keys[1].rdata);
+	dz_buf_clear(&keys[2].rdata);
+	dz_rollover_destroy(rollover);
+}
+
 static void
 new_owner_waits_negative_ttl(void **state)
 {
@@ -403,6 +434,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(next_key_ready_after_propagation, setup, teardown),
 		cmocka_unit_test_setup_teardown(premature_switch_logs_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(shared_key_of_new_host_no_warning, setup, teardown),
+		cmocka_unit_test_setup_teardown(new_key_with_ready_issuer_warns, setup, teardown),
 		cmocka_unit_test_setup_teardown(new_owner_waits_negative_ttl, setup, teardown),
 		cmocka_unit_test_setup_teardown(unreadable_file_keeps_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_round_trip, setup, teardown),

@@ -1,3 +1,9 @@
+/*
+ * provider_service.c -- the PKCS#11 key provider: every token operation
+ * goes to a sign service, so that the caller needs no login of its own.
+ * The key registries are files of the caller's state folder and are
+ * written here.
+ */
 #include "config.h"
 
 #include <stdio.h>
@@ -6,6 +12,7 @@
 
 #include "hsm/hsm.h"
 #include "hsm/registry.h"
+#include "hsm/sign_service.h"
 #include "keystore/key.h"
 #include "keystore/provider.h"
 
@@ -24,8 +31,8 @@ role_label(dz_key_role_t role)
 }
 
 /* The token a policy names ("" or NULL: the default, else the first one). */
-static const dz_key_hsm_token_t *
-find_token(const dz_key_hsm_provider_t *p, const char *name, dz_error_t *err)
+static const dz_key_service_token_t *
+find_token(const dz_key_service_provider_t *p, const char *name, dz_error_t *err)
 {
 	bool want_default = name == NULL || name[0] == '\0';
 
@@ -46,7 +53,7 @@ find_token(const dz_key_hsm_provider_t *p, const char *name, dz_error_t *err)
 
 /* Add (or with `remove` drop) a registry record under the registry's lock. */
 static dz_result_t
-update_registry(const dz_key_hsm_token_t *t, const dz_hsm_key_record_t *record, bool remove,
+update_registry(const dz_key_service_token_t *t, const dz_hsm_key_record_t *record, bool remove,
 		dz_error_t *err)
 {
 	dz_hsm_registry_t registry;
@@ -69,15 +76,14 @@ update_registry(const dz_key_hsm_token_t *t, const dz_hsm_key_record_t *record, 
 }
 
 static dz_result_t
-hsm_generate(void *ctx, const char *zone, const dz_policy_key_t *slot, dz_time_t now,
-	     dz_key_material_t *out,
-	     dz_error_t *err)
+service_generate(void *ctx, const char *zone, const dz_policy_key_t *slot, dz_time_t now,
+		 dz_key_material_t *out, dz_error_t *err)
 {
-	const dz_key_hsm_token_t *t = find_token(ctx, slot->token, err);
+	const dz_key_service_token_t *t = find_token(ctx, slot->token, err);
 	const char *algorithm = dz_algorithm_name(slot->algorithm);
 	char label[DZ_HSM_KEY_LABEL_MAX];
 	dz_key_material_t m;
-	dz_hsm_key_t key;
+	dz_sign_key_t key;
 	dz_result_t result;
 
 	if (t == NULL)
@@ -85,30 +91,31 @@ hsm_generate(void *ctx, const char *zone, const dz_policy_key_t *slot, dz_time_t
 	if (algorithm == NULL)
 		algorithm = "unknown";
 	snprintf(label, sizeof(label), "%s %s new %s", zone, role_label(slot->role), algorithm);
-	result = dz_hsm_generate_key(t->hsm, slot->algorithm, slot->bits, label, &key, err);
+	dz_sign_keygen_t keygen = { .zone = zone, .role = (uint8_t)slot->role,
+				    .algorithm = slot->algorithm, .bits = slot->bits,
+				    .label = label };
+	result = dz_sign_service_generate_key(t->service, &keygen, &key, err);
 	if (result != DZ_OK)
 		return result;
 
 	memset(&m, 0, sizeof(m));
-	memcpy(m.key_id, key.id, key.id_len);
-	m.key_id_len = key.id_len;
-	result = dz_hsm_public_key(t->hsm, key.id, key.id_len, slot->algorithm, m.public_key,
-				   &m.public_key_len, err);
-	if (result != DZ_OK)
-		goto fail;
+	memcpy(m.key_id, key.key_id, key.key_id_len);
+	m.key_id_len = key.key_id_len;
+	memcpy(m.public_key, key.public_key, key.public_key_len);
+	m.public_key_len = key.public_key_len;
 
 	uint16_t tag = dz_key_compute_tag(dz_role_dnskey_flags(slot->role), slot->algorithm,
 					  m.public_key, m.public_key_len);
 	snprintf(label, sizeof(label), "%s %s %u %s", zone, role_label(slot->role), tag,
 		 algorithm);
-	result = dz_hsm_set_key_label(t->hsm, key.id, key.id_len, label, err);
+	result = dz_sign_service_label_key(t->service, key.key_id, key.key_id_len, label, err);
 	if (result != DZ_OK)
 		goto fail;
 
 	dz_hsm_key_record_t record;
 	memset(&record, 0, sizeof(record));
-	memcpy(record.id, key.id, key.id_len);
-	record.id_len = key.id_len;
+	memcpy(record.id, key.key_id, key.key_id_len);
+	record.id_len = key.key_id_len;
 	record.zone = (char *)zone;
 	record.role = slot->role;
 	record.algorithm = slot->algorithm;
@@ -126,34 +133,33 @@ fail:
 	{
 		dz_error_t ignored;
 		dz_error_init(&ignored);
-		dz_hsm_delete_key(t->hsm, key.id, key.id_len, &ignored);
+		dz_sign_service_delete_key(t->service, key.key_id, key.key_id_len, &ignored);
 	}
 	return result;
 }
 
 static dz_result_t
-hsm_check(void *ctx, const char *token, const uint8_t *key_id, size_t key_id_len,
-	  dz_error_t *err)
+service_check(void *ctx, const char *token, const uint8_t *key_id, size_t key_id_len,
+	      dz_error_t *err)
 {
-	const dz_key_hsm_token_t *t = find_token(ctx, token, err);
-	dz_hsm_key_t key;
+	const dz_key_service_token_t *t = find_token(ctx, token, err);
 
 	if (t == NULL)
 		return err != NULL ? err->code : DZ_EHSM_TOKEN;
-	return dz_hsm_find_key(t->hsm, key_id, key_id_len, &key, err);
+	return dz_sign_service_check_key(t->service, key_id, key_id_len, err);
 }
 
 static dz_result_t
-hsm_remove(void *ctx, const char *token, const uint8_t *key_id, size_t key_id_len,
-	   dz_error_t *err)
+service_remove(void *ctx, const char *token, const uint8_t *key_id, size_t key_id_len,
+	       dz_error_t *err)
 {
-	const dz_key_hsm_token_t *t = find_token(ctx, token, err);
+	const dz_key_service_token_t *t = find_token(ctx, token, err);
 	dz_hsm_key_record_t record;
 	dz_result_t result;
 
 	if (t == NULL)
 		return err != NULL ? err->code : DZ_EHSM_TOKEN;
-	result = dz_hsm_delete_key(t->hsm, key_id, key_id_len, err);
+	result = dz_sign_service_delete_key(t->service, key_id, key_id_len, err);
 	if (result != DZ_OK && result != DZ_EHSM_KEY)
 		return result;
 	memset(&record, 0, sizeof(record));
@@ -163,10 +169,11 @@ hsm_remove(void *ctx, const char *token, const uint8_t *key_id, size_t key_id_le
 	return result != DZ_OK ? result : registry;
 }
 
+/* Counts the zone's records in the registries, which need no token. */
 static dz_result_t
-hsm_count_zone_keys(void *ctx, const char *zone, size_t *count, dz_error_t *err)
+registry_count_zone_keys(void *ctx, const char *zone, size_t *count, dz_error_t *err)
 {
-	const dz_key_hsm_provider_t *p = ctx;
+	const dz_key_service_provider_t *p = ctx;
 	size_t n = 0;
 
 	for (size_t i = 0; i < p->count; i++) {
@@ -185,11 +192,12 @@ hsm_count_zone_keys(void *ctx, const char *zone, size_t *count, dz_error_t *err)
 	return DZ_OK;
 }
 
+/* Records the use in the token's registry; the token itself stores no use. */
 static dz_result_t
-hsm_record_usage(void *ctx, const char *token, const uint8_t *key_id, size_t key_id_len,
-		 bool published, bool signing, dz_error_t *err)
+registry_record_usage(void *ctx, const char *token, const uint8_t *key_id, size_t key_id_len,
+		      bool published, bool signing, dz_error_t *err)
 {
-	const dz_key_hsm_token_t *t = find_token(ctx, token, err);
+	const dz_key_service_token_t *t = find_token(ctx, token, err);
 	dz_hsm_registry_t registry;
 	dz_result_t result;
 
@@ -211,16 +219,16 @@ hsm_record_usage(void *ctx, const char *token, const uint8_t *key_id, size_t key
 	return result;
 }
 
-static const dz_key_provider_ops_t hsm_ops = {
-	.generate = hsm_generate,
-	.check = hsm_check,
-	.remove = hsm_remove,
-	.count_zone_keys = hsm_count_zone_keys,
-	.record_usage = hsm_record_usage,
+static const dz_key_provider_ops_t service_ops = {
+	.generate = service_generate,
+	.check = service_check,
+	.remove = service_remove,
+	.count_zone_keys = registry_count_zone_keys,
+	.record_usage = registry_record_usage,
 };
 
 dz_key_provider_t
-dz_key_hsm_provider(dz_key_hsm_provider_t *tokens)
+dz_key_service_provider(dz_key_service_provider_t *tokens)
 {
-	return (dz_key_provider_t){ .ops = &hsm_ops, .ctx = tokens };
+	return (dz_key_provider_t){ .ops = &service_ops, .ctx = tokens };
 }
