@@ -674,7 +674,15 @@ start_worker(process_service_t *service, unsigned index, const dz_hsm_config_t *
 		/* Earlier processes must see end of file when the parent closes their socket. */
 		for (unsigned i = 0; i < index; i++)
 			close(service->workers[i].fd);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		/*
+		 * A stop signal to the whole process group (Ctrl-C) must not end
+		 * the process while the parent still signs its last jobs: it
+		 * ends at end of file on its socket, or when the parent dies.
+		 */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(1);
 		worker_main(sv[1], config, service->has_drop ? &service->drop : NULL, worker->name);

@@ -89,16 +89,7 @@ give_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 	(void)ftw;
 	if (type != FTW_F && type != FTW_D && type != FTW_DP)
 		return 0;
-	/*
-	 * The control socket gets the daemon's user, so that the peers its
-	 * check accepts can connect, and keeps its group (server.group or
-	 * root's).  Links and other special files stay as they are.
-	 */
-	if (S_ISSOCK(st->st_mode)) {
-		if (st->st_uid != walk_uid && lchown(path, walk_uid, (gid_t)-1) == 0)
-			walk_changed++;
-		return 0;
-	}
+	/* Sockets (give_control_socket()), links and other special files stay as they are. */
 	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
 		return 0;
 	if (st->st_uid == walk_uid && st->st_gid == walk_gid)
@@ -267,6 +258,26 @@ daemon_privsep_prepare(dz_daemon_t *d, dz_error_t *err)
 	return prepare_state(d, &target, dns_gid, err);
 }
 
+/*
+ * Give the control socket, created by root, to the daemon's user, so that
+ * the peers its check accepts (root, the daemon's user, the socket's
+ * group) can open it.  Its group stays server.group, or root's without it.
+ */
+static dz_result_t
+give_control_socket(const dz_daemon_t *d, const dz_privdrop_target_t *target, dz_error_t *err)
+{
+	const char *path = d->config->server.control_socket;
+	struct stat st;
+
+	if (path == NULL || lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    st.st_uid == target->uid)
+		return DZ_OK;
+	if (lchown(path, target->uid, (gid_t)-1) != 0)
+		return dz_error_set(err, DZ_EPERM, "cannot give the control socket %s to user %s: %s",
+				    path, target->user, strerror(errno));
+	return DZ_OK;
+}
+
 dz_result_t
 daemon_privsep_drop(dz_daemon_t *d, dz_error_t *err)
 {
@@ -276,6 +287,8 @@ daemon_privsep_drop(dz_daemon_t *d, dz_error_t *err)
 	if (d->config->server.user == NULL)
 		return daemon_privsep_check_root(d, err);
 	dz_result_t result = resolve_targets(d, &target, &dns_gid, err);
+	if (result == DZ_OK && geteuid() == 0)
+		result = give_control_socket(d, &target, err);
 	if (result != DZ_OK)
 		return result;
 	/*

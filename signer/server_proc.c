@@ -417,17 +417,25 @@ report_ready(int fd, dz_result_t result, const char *message)
 	send_message(fd, DZ_SERVER_PROC_MSG_READY, body, 2 + len, NULL);
 }
 
-/* Reset what the parent's event loop installed: its handlers would write to closed descriptors. */
+/*
+ * Reset what the parent's event loop installed, because its handlers would
+ * write to closed descriptors.  The stop signals are ignored: Ctrl-C or a
+ * kill of the whole process group reaches the child too, and it must keep
+ * serving until the parent has finished its last publication and sends
+ * STOP.  The child still ends when the parent dies (end of file, and
+ * SIGKILL as its parent-death signal).
+ */
 static void
 reset_signals(void)
 {
-	static const int defaults[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2,
-					SIGALRM };
+	static const int defaults[] = { SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM };
+	static const int ignored[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE };
 	sigset_t none;
 
 	for (size_t i = 0; i < DZ_ARRAY_SIZE(defaults); i++)
 		signal(defaults[i], SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < DZ_ARRAY_SIZE(ignored); i++)
+		signal(ignored[i], SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -443,7 +451,7 @@ child_main(dz_server_proc_t *proc, int fd, pid_t parent)
 	dz_error_init(&err);
 	reset_signals();
 	/* End of file on the channel also ends the child; the signal covers a blocked loop. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(1);
 	close_inherited(proc, fd);

@@ -29,7 +29,9 @@
  * Parsing is strict: an unknown type, a non-zero reserved byte, a length
  * over the limit of the type or a malformed body is logged, and the
  * receiver closes the connection.  The child exits when it reads a
- * malformed message and when the connection ends (the parent died).
+ * malformed message and when the connection ends (the parent died).  It
+ * ignores SIGTERM, SIGINT and SIGHUP, which a signal to the whole process
+ * group would bring, because the parent stops it with STOP.
  *
  * The parent notices the child's death by end of file on the socketpair,
  * reaps it with waitpid() and logs its exit status.  It starts a new child

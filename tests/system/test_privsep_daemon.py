@@ -5,11 +5,13 @@ server process as dz-dns.  The DNS server process cannot read the token
 or the key state while it serves the signed zone.  The tests need root
 and are skipped otherwise (privsep_helpers.py).
 """
+import os
 import re
+import signal
 import stat
 import subprocess
 
-from daemon_helpers import DaemonSetup
+from daemon_helpers import DaemonSetup, daemon  # noqa: F401 (fixture)
 from privsep_helpers import DNS_USER, SIGN_USER, open_folder, proc_status, ps_user, read_as, \
     test_users, token_in, user_ids  # noqa: F401 (fixtures)
 # Send "status" over the control socket (4-byte length, then the text) and print the response.
@@ -101,3 +103,18 @@ def test_daemon_refuses_root_without_user(open_folder, softhsm, servers):
     output = setup.output()
     assert "danezoned would run as root; set server.user" in output, output
     assert "server.allow-root: true" in output, output
+
+
+def test_group_signal_stops_quietly(daemon):
+    """Ctrl-C reaches every process of the group: only the parent may act on it."""
+    daemon.write_config(server_yaml="  signer-processes: 2\n")
+    daemon.start()
+    assert daemon.serial() is not None
+    os.killpg(daemon.proc.proc.pid, signal.SIGINT)
+    assert daemon.proc.proc.wait(timeout=60) == 0, daemon.output()
+    output = daemon.output()
+    assert "received SIGINT, stopping" in output, output
+    assert "notice: stopped" in output, output
+    for unexpected in ("was killed by signal", "restarting the DNS server process",
+                       "stopped answering", "ended by signal", "Broken pipe"):
+        assert unexpected not in output, output
