@@ -150,9 +150,9 @@ remove_parent_end(int fd)
 /*
  * Close every parent end in a new signer process.  The child reads the list
  * without the lock, which another thread may have held at the fork.
- * NOTE: a service that another thread destroys during the fork may leave
- * the child a list in change; danezoned creates and destroys its services
- * on one thread.
+ * NOTE: if another thread destroys a service during the fork, the child
+ * may read the list while it changes.  danezoned creates and destroys its
+ * services on one thread, so it does not meet this case.
  */
 static void
 close_parent_ends(void)
