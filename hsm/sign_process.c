@@ -98,6 +98,69 @@ typedef struct process_service {
 	dz_privdrop_target_t drop;
 } process_service_t;
 
+/*
+ * The parent's ends of the sockets of every signer process that this
+ * process runs, in all services, which each new signer process closes.
+ */
+static pthread_mutex_t parent_ends_lock = PTHREAD_MUTEX_INITIALIZER;
+static int *parent_ends;
+static size_t parent_end_count;
+static size_t parent_end_cap;
+
+static dz_result_t
+add_parent_end(int fd, dz_error_t *err)
+{
+	dz_result_t result = DZ_OK;
+
+	pthread_mutex_lock(&parent_ends_lock);
+	if (parent_end_count == parent_end_cap) {
+		size_t cap = parent_end_cap > 0 ? 2 * parent_end_cap : 16;
+		int *grown = realloc(parent_ends, cap * sizeof(*grown));
+		if (grown == NULL) {
+			result = dz_error_set(err, DZ_ENOMEM, "out of memory");
+		} else {
+			parent_ends = grown;
+			parent_end_cap = cap;
+		}
+	}
+	if (result == DZ_OK)
+		parent_ends[parent_end_count++] = fd;
+	pthread_mutex_unlock(&parent_ends_lock);
+	return result;
+}
+
+static void
+remove_parent_end(int fd)
+{
+	pthread_mutex_lock(&parent_ends_lock);
+	for (size_t i = 0; i < parent_end_count; i++) {
+		if (parent_ends[i] == fd) {
+			parent_ends[i] = parent_ends[--parent_end_count];
+			break;
+		}
+	}
+	if (parent_end_count == 0) {
+		free(parent_ends);
+		parent_ends = NULL;
+		parent_end_cap = 0;
+	}
+	pthread_mutex_unlock(&parent_ends_lock);
+}
+
+/*
+ * Close every parent end in a new signer process.  The child reads the list
+ * without the lock, which another thread may have held at the fork.
+ * NOTE: if another thread destroys a service during the fork, the child
+ * may read the list while it changes.  danezoned creates and destroys its
+ * services on one thread, so it does not meet this case.
+ */
+static void
+close_parent_ends(void)
+{
+	for (size_t i = 0; i < parent_end_count; i++)
+		close(parent_ends[i]);
+}
+
 /* ------------------------------------------------------------------ batches */
 
 static void
@@ -562,8 +625,10 @@ process_destroy(dz_sign_service_t *base)
 		if (worker->reader_started)
 			pthread_join(worker->reader, NULL);
 		reap(worker);
-		if (worker->fd >= 0)
+		if (worker->fd >= 0) {
+			remove_parent_end(worker->fd);
 			close(worker->fd);
+		}
 		pthread_mutex_destroy(&worker->write_lock);
 		pthread_mutex_destroy(&worker->queue_lock);
 	}
@@ -656,6 +721,7 @@ start_worker(process_service_t *service, unsigned index, const dz_hsm_config_t *
 	worker_t *worker = &service->workers[index];
 	int sv[2];
 	pid_t parent = getpid();
+	dz_result_t result;
 
 	snprintf(worker->name, sizeof(worker->name), "signer process %u", index + 1);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -671,9 +737,12 @@ start_worker(process_service_t *service, unsigned index, const dz_hsm_config_t *
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		/* Earlier processes must see end of file when the parent closes their socket. */
-		for (unsigned i = 0; i < index; i++)
-			close(service->workers[i].fd);
+		/*
+		 * Earlier processes, of this service or another, must see end of
+		 * file when the parent closes their socket, and no signer process
+		 * may talk on another's connection.
+		 */
+		close_parent_ends();
 		/*
 		 * A stop signal to the whole process group (Ctrl-C) must not end
 		 * the process while the parent still signs its last jobs: it
@@ -690,6 +759,9 @@ start_worker(process_service_t *service, unsigned index, const dz_hsm_config_t *
 	close(sv[1]);
 	worker->pid = pid;
 	worker->fd = sv[0];
+	result = add_parent_end(sv[0], err);
+	if (result != DZ_OK)
+		return result;
 	return await_ready(worker, err);
 }
 

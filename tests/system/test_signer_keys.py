@@ -32,6 +32,11 @@ def open_paths(pid):
     return paths
 
 
+def socket_inodes(pid):
+    """Inodes of the sockets the process has open ("socket:[INODE]" in /proc/PID/fd)."""
+    return {int(p[len("socket:["):-1]) for p in open_paths(pid) if p.startswith("socket:[")}
+
+
 def mapped_paths(pid):
     """Files mapped into the process's memory; empty once the process is gone."""
     try:
@@ -151,4 +156,10 @@ def test_daemon_second_token_own_signer(daemon):
                if module in {os.path.realpath(p) for p in mapped_paths(c) if p.startswith("/")}]
     assert len(signers) == 2, daemon.output()
     assert module not in {os.path.realpath(p) for p in mapped_paths(pid) if p.startswith("/")}
+    # A socket pair is two sockets: each signer process has its own end and none
+    # of the parent's, so the second token's process cannot use the first's connection.
+    parent_sockets = socket_inodes(pid)
+    for signer in signers:
+        assert len(socket_inodes(signer)) == 1, open_paths(signer)
+        assert not socket_inodes(signer) & parent_sockets, (open_paths(signer), parent_sockets)
     check_zone_signed(daemon)
