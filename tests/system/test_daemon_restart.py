@@ -3,6 +3,7 @@ keeps the published serial and the signatures that are still valid.
 """
 import os
 import signal
+import time
 
 from daemon_helpers import daemon  # noqa: F401 (fixture)
 
@@ -69,6 +70,32 @@ def test_kill_restart_recovers(daemon):
                         atomic=True)
     assert daemon.wait_serial(second) == second + 1
     daemon.verify_zone()
+
+
+def test_kill_during_change_keeps_whole_version(daemon):
+    """kill -9 at several moments after a large change, so that some kills
+    land while it is signed or published: after each restart the served
+    zone is the old or the new version, whole and signed."""
+    daemon.start()
+    served = daemon.wait_serial(0)
+    extra = ""
+    for step, delay in enumerate((0.05, 0.3, 1.0)):
+        extra += "".join(f"k{step}-{i} A 192.0.2.{i % 250 + 1}\n" for i in range(800))
+        daemon.write_source("example.net", extra=extra, atomic=True)
+        time.sleep(delay)
+        os.killpg(daemon.proc.proc.pid, signal.SIGKILL)
+        daemon.proc.proc.wait(timeout=10)
+
+        daemon.start()
+        after_restart = daemon.serial()
+        assert after_restart is not None and after_restart >= served
+        daemon.verify_zone()
+        # The restarted daemon finishes the change it read from the source.
+        if after_restart == served:
+            after_restart = daemon.wait_serial(served, timeout=60)
+        axfr = daemon.verify_zone().read_text()
+        assert f"k{step}-799.example.net." in axfr
+        served = after_restart
 
 
 def test_second_daemon_rejected(daemon):
