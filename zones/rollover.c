@@ -203,7 +203,7 @@ log_premature(const dz_rollover_t *rollover, const dz_rollover_host_input_t *inp
 	char when[DZ_TIME_TEXT_MAX];
 	/*
 	 * A new server key breaks DANE unless an issuer record ("2 1 1") of the
-	 * host still matches the chain; a new issuer alone still leaves the
+	 * host still matches the chain.  A new issuer alone still leaves the
 	 * server's own "3 1 1" record to match.
 	 */
 	dz_log_level_t level = DZ_LOG_WARNING;
