@@ -159,7 +159,11 @@ dz_log_zone(dz_log_level_t level, const char *zone, const char *fmt, ...)
 
 	if (!dz_log_enabled(level))
 		return;
-	snprintf(prefix, sizeof(prefix), "zone %s: ", zone);
+	/* One spelling for every subsystem: "example.net", not "example.net.". */
+	size_t len = strlen(zone);
+	if (len > 1 && zone[len - 1] == '.')
+		len--;
+	snprintf(prefix, sizeof(prefix), "zone %.*s: ", (int)len, zone);
 	va_start(ap, fmt);
 	log_emit(level, prefix, fmt, ap);
 	va_end(ap);

@@ -98,7 +98,7 @@ class Daemon:
 
     def transfers(self, zone, serial):
         """Kinds of the transfers of `serial` that danezoned queued, such as "incremental IXFR"."""
-        return re.findall(rf"zone {re.escape(zone)}: (AXFR|IXFR of the whole zone|incremental IXFR) "
+        return re.findall(rf"zone {re.escape(zone.rstrip('.'))}: (AXFR|IXFR of the whole zone|incremental IXFR) "
                           rf"of serial {serial} to \S+ queued", self.output())
 
 

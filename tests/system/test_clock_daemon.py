@@ -29,9 +29,9 @@ DAY = 86400
 HOUR = 3600
 
 # The daemon's log lines for a clock jump and for the operator's acknowledgement.
-CLOCK_JUMPED_BACKWARD = (r"zone example\.net\.: DNSSEC, key transitions frozen: "
+CLOCK_JUMPED_BACKWARD = (r"zone example\.net\.?: DNSSEC, key transitions frozen: "
                          r"the wall clock jumped backward")
-CLOCK_ACKNOWLEDGED = r"zone example\.net\.: DNSSEC, key transitions resume: the clock is accepted"
+CLOCK_ACKNOWLEDGED = r"zone example\.net\.?: DNSSEC, key transitions resume: the clock is accepted"
 # The daemon's log line when it does not sign because of the clock.
 SIGNING_REFUSED = (r"zone example\.net: DNSSEC, signing failed: the clock is behind the newest "
                    r"signature inception")

@@ -41,6 +41,22 @@ zone_prefix_comes_first(void **state)
 	assert_string_equal(c.line, "zone example.com: DNSSEC, next re-sign at 2027-01-03T10:00Z");
 }
 
+/* Absolute and relative spellings of a zone log alike; the root keeps its dot. */
+static void
+zone_prefix_drops_final_dot(void **state)
+{
+	struct captured c = { 0 };
+
+	(void)state;
+	dz_log_set_sink(capture, &c);
+	dz_log_zone(DZ_LOG_INFO, "example.com.", "signed");
+	assert_string_equal(c.line, "zone example.com: signed");
+	dz_log_zone(DZ_LOG_INFO, ".", "signed");
+	assert_string_equal(c.line, "zone .: signed");
+	dz_log_set_sink(NULL, NULL);
+	assert_int_equal(c.count, 2);
+}
+
 static void
 condition_logs_start_and_end_once(void **state)
 {
@@ -96,6 +112,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(zone_prefix_comes_first),
+		cmocka_unit_test(zone_prefix_drops_final_dot),
 		cmocka_unit_test(condition_logs_start_and_end_once),
 		cmocka_unit_test(level_names_parse),
 		cmocka_unit_test(result_table_is_complete),
