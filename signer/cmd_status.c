@@ -241,12 +241,19 @@ dz_cmd_status(int argc, char **argv)
 		usage(stderr);
 		return DZ_EXIT_USAGE;
 	}
-	/* A running daemon has the current state; --now and --state-dir are offline only. */
+	/*
+	 * A running daemon reports its zones; the keys follow from the state
+	 * files, which the daemon replaces atomically.  --now and --state-dir
+	 * are offline only.
+	 */
 	if (now_text == NULL && cli.state_dir == NULL) {
 		char *request[] = { "status", optind < argc ? argv[optind] : NULL };
 		if (dz_daemon_forward("status", cli.config_path, optind < argc ? 2 : 1, request,
-				      &status))
-			return status;
+				      &status)) {
+			if (status != DZ_EXIT_OK)
+				return status;
+			printf("\nkeys, from the key state files:\n");
+		}
 	}
 	dz_error_init(&err);
 	if (now_text != NULL && dz_keycli_time(now_text, now, &now, &err) != DZ_OK)

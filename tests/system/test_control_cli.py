@@ -84,8 +84,12 @@ def test_commands_reach_daemon(setup, servers, tmp_path):
     config, socket_path, folder = setup
     stub = start_stub(servers, tmp_path, socket_path)
 
-    assert danezone("status", "-c", config).stdout == "stub status\n"
-    assert danezone("status", "example.com", "-c", config).stdout == "stub status example.com\n"
+    # The daemon's answer comes first, then the keys from the state files.
+    out = danezone("status", "-c", config).stdout
+    assert out.startswith("stub status\n\nkeys, from the key state files:\n"), out
+    assert "zone example.com.: no key state yet" in out
+    out = danezone("status", "example.com", "-c", config).stdout
+    assert out.startswith("stub status example.com\n\nkeys, from the key state files:\n"), out
     assert danezone("zone", "list", "-c", config).stdout == "stub zone-list\n"
     assert danezone("sign", "example.com", "-c", config).stdout == "stub sign example.com\n"
     assert danezone("reload", "--config", config).stdout == "stub reload\n"
