@@ -2,6 +2,9 @@
 import base64
 import glob
 import os
+import subprocess
+
+import pytest
 
 from conftest import danezone, run
 from mail_helpers import mailbox_label, parse_records, run_bytes, write_config
@@ -10,6 +13,15 @@ from mail_helpers import mailbox_label, parse_records, run_bytes, write_config
 def gpg(home, *args, input=None):
     return run_bytes(["gpg", "--homedir", home, "--batch", "--pinentry-mode", "loopback",
                       "--passphrase", "", *args], input=input)
+
+
+@pytest.fixture
+def home(tmp_path):
+    """A GnuPG home folder whose gpg-agent is stopped when the test ends."""
+    path = str(tmp_path / "gnupg")
+    yield path
+    subprocess.run(["gpgconf", "--homedir", path, "--kill", "gpg-agent"], check=False,
+                   capture_output=True, timeout=30)
 
 
 def make_key(home, uid):
@@ -21,8 +33,7 @@ def make_key(home, uid):
     return fingerprint
 
 
-def test_binary_and_armoured_exports(tmp_path):
-    home = str(tmp_path / "gnupg")
+def test_binary_and_armoured_exports(tmp_path, home):
     fingerprint = make_key(home, "Alice Example <Alice@example.net>")
     gpg(home, "--quick-add-uid", fingerprint, "alice.work@example.net")
     gpg(home, "--quick-add-uid", fingerprint, "Alice Elsewhere <alice@example.org>")
@@ -45,8 +56,7 @@ def test_binary_and_armoured_exports(tmp_path):
     assert parse_records(danezone("records", "example.net", "-c", config).stdout) == records
 
 
-def test_damaged_armour_and_secret_key_rejected(tmp_path):
-    home = str(tmp_path / "gnupg")
+def test_damaged_armour_and_secret_key_rejected(tmp_path, home):
     fingerprint = make_key(home, "bob@example.net")
     armoured = gpg(home, "--export", "--armor", fingerprint).decode()
     lines = armoured.splitlines()
@@ -64,8 +74,7 @@ def test_damaged_armour_and_secret_key_rejected(tmp_path):
     assert "contains a secret key" in proc.stderr
 
 
-def test_revoked_key_not_published(tmp_path):
-    home = str(tmp_path / "gnupg")
+def test_revoked_key_not_published(tmp_path, home):
     fingerprint = make_key(home, "carol@example.net")
     # GnuPG writes a revocation certificate at key creation, guarded by a ':'.
     revocation = glob.glob(os.path.join(home, "openpgp-revocs.d", "*.rev"))[0]
