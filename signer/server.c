@@ -138,6 +138,15 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Port of an IPv4 or IPv6 address (0 in a configuration: the system chooses). */
+static int
+address_port(const struct sockaddr_storage *address)
+{
+	if (address->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)address)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)address)->sin6_port);
+}
+
 /* Port of a bound socket, or 0. */
 static int
 bound_port(int fd)
@@ -147,18 +156,7 @@ bound_port(int fd)
 
 	if (getsockname(fd, (struct sockaddr *)&address, &len) != 0)
 		return 0;
-	if (address.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&address)->sin_port);
-	return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
-}
-
-/* Port of a configured address (0 when the system is to choose one). */
-static int
-bound_port_of(const dz_server_address_t *address)
-{
-	if (address->address.ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)&address->address)->sin_port);
-	return ntohs(((const struct sockaddr_in6 *)&address->address)->sin6_port);
+	return address_port(&address);
 }
 
 static void
@@ -789,7 +787,7 @@ dz_server_sockets_open(const dz_server_config_t *config, dz_server_sockets_t *ou
 	}
 	for (size_t i = 0; i < config->listen_count; i++) {
 		dz_server_address_t address = config->listen[i];
-		bool any_port = bound_port_of(&config->listen[i]) == 0;
+		bool any_port = address_port(&config->listen[i].address) == 0;
 		sockets.tcp[i] = -1;
 		sockets.count++;
 		/*
