@@ -301,7 +301,6 @@ dz_hsm_index_keys(dz_hsm_t *hsm, CK_SESSION_HANDLE session, CK_RV *rv, dz_error_
 		goto cleanup;
 	}
 	entries = old_entries;
-	clock_gettime(CLOCK_MONOTONIC, &hsm->last_refresh);
 	if (skipped > 0)
 		dz_log(DZ_LOG_INFO, "PKCS#11 token '%s': %zu private keys without a CKA_ID of 1 to "
 		       "%d bytes are ignored", hsm->token.label, skipped, DZ_KEY_ID_MAX);

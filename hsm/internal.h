@@ -122,7 +122,6 @@ struct dz_hsm {
 	bool failed;			/* a login failed: refuse everything (never retry a PIN) */
 	dz_error_t failure;
 	dz_log_condition_t session_lost; /* logged when it starts and when it ends */
-	struct timespec last_refresh;	/* monotonic time of the last index rebuild */
 	struct timespec last_missing_refresh; /* monotonic time of the last rebuild for an
 						 unknown key; zero before the first */
 

@@ -339,15 +339,6 @@ sign_failed(daemon_zone_t *z, daemon_job_t *job, dz_time_t now)
 				       z->name, message, z->serial);
 		break;
 	case DAEMON_STAGE_SIGN:
-		if (job->result == DZ_EHSM_KEY && z->failures == 0) {
-			/*
-			 * A key generated just now: the signer processes rebuild their
-			 * key index at most once a second (REFRESH_INTERVAL_NS in
-			 * hsm/index.c), so the first try may miss it.
-			 */
-			dz_log_zone(DZ_LOG_INFO, z->name, "DNSSEC, %s; retrying", message);
-			break;
-		}
 		if (is_hsm_error(job->result) || job->result == DZ_ESTATE) {
 			dz_log_condition_raise(&z->sign_condition, DZ_LOG_ERROR,
 					       "zone %s: DNSSEC, signing failed: %s; still serving "
