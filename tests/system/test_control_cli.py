@@ -84,7 +84,7 @@ def test_commands_reach_daemon(setup, servers, tmp_path):
     config, socket_path, folder = setup
     stub = start_stub(servers, tmp_path, socket_path)
 
-    # The daemon's answer comes first, then the keys from the state files.
+    # The daemon's response comes first, then the keys from the state files.
     out = danezone("status", "-c", config).stdout
     assert out.startswith("stub status\n\nkeys, from the key state files:\n"), out
     assert "zone example.com.: no key state yet" in out
